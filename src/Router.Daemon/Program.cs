@@ -1,1 +1,42 @@
-return 0;
+using Router.Daemon.Cli;
+using Router.Daemon.Commands;
+
+namespace Router.Daemon;
+
+/// <summary>routerd's entry point: parse the one command-line grammar, then hand over to the verb.</summary>
+internal static class Program
+{
+    /// <summary>Exit status for a command line that could not be understood (as getopt-style tools use).</summary>
+    public const int UsageError = 2;
+
+    private static int Main(string[] args)
+    {
+        ParsedCommand? command = CommandLine.Parse(args, out string? error);
+        if (command is null)
+        {
+            Console.Error.WriteLine($"routerd: {error} (try 'routerd --help')");
+            return UsageError;
+        }
+
+        return command.Verb switch
+        {
+            Verb.Help => Help(command),
+            Verb.Version => VersionCommand.Run(Console.Out),
+            Verb.SelfTest => SelfTestCommand.Run(Console.Out),
+            _ => NotYet(command),
+        };
+    }
+
+    private static int Help(ParsedCommand command)
+    {
+        Console.Out.Write(CommandLine.Usage(command.Arguments.Count > 0 ? command.Arguments[0] : null));
+        return 0;
+    }
+
+    // Verbs whose subsystem has not landed yet say so plainly instead of pretending to work.
+    private static int NotYet(ParsedCommand command)
+    {
+        Console.Error.WriteLine($"routerd: '{command.Verb.ToString().ToLowerInvariant()}' is not available in this build yet");
+        return 1;
+    }
+}

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The one test command (README, .ci/run): installs what it needs, builds, runs every test, prints each stage's
+# wall time and a closing "N passed, N failed" line. Run as root (network namespaces, TUN).
+#   scripts/test.sh            everything but the firmware image
+#   ROUTER_IMAGE_TEST=1 scripts/test.sh   also builds the Raspberry Pi image and boots it in qemu
+set -uo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+results="$(mktemp -d)"
+trap 'rm -rf "$results"' EXIT
+failed_stages=()
+timings=()
+passed=0 failed=0 skipped=0
+start_all=$(date +%s)
+
+# Runs one stage, records its wall time; a failing stage fails the run at the end, the others still run.
+stage() {
+  local name="$1"; shift
+  local t0=$(date +%s)
+  echo
+  echo "=== stage: $name"
+  if "$@"; then local status=ok; else local status=FAILED; failed_stages+=("$name"); fi
+  local dt=$(( $(date +%s) - t0 ))
+  timings+=("$(printf '%-34s %5ds  %s' "$name" "$dt" "$status")")
+  echo "=== stage: $name: $status in ${dt}s"
+}
+
+# dotnet test with counts collected from its summary line ("Passed!  - Failed: 0, Passed: 29, Skipped: 0, ...").
+run_tests() {
+  local project="$1"; shift
+  local log="$results/$(basename "$project")-$RANDOM.log"
+  dotnet test "$project" -c Release --no-build "$@" 2>&1 | tee "$log" | grep -E 'Passed!|Failed!|\[FAIL\]|Skipped |error' | head -n 60
+  local status=${PIPESTATUS[0]}
+  local line
+  line=$(grep -E '(Passed|Failed)! +- ' "$log" | tail -n 1)
+  if [ -z "$line" ]; then echo "no test summary from $project"; return 1; fi
+  passed=$(( passed + $(sed -E 's/.*Passed: *([0-9]+).*/\1/' <<<"$line") ))
+  failed=$(( failed + $(sed -E 's/.*Failed: *([0-9]+),.*/\1/' <<<"$line") ))
+  skipped=$(( skipped + $(sed -E 's/.*Skipped: *([0-9]+).*/\1/' <<<"$line") ))
+  return "$status"
+}
+
+deps() { scripts/install-deps.sh test; }
+build() { dotnet build Router.sln -c Release 2>&1 | grep -E 'error|warn|Elapsed' | sort -u; return "${PIPESTATUS[0]}"; }
+unit_tests() {
+  local ok=0
+  for p in tests/Router.Crypto.Tests tests/Router.Tunnel.Tests tests/Router.Leds.Tests tests/Router.Daemon.Tests; do
+    run_tests "$p" || ok=1
+  done
+  return $ok
+}
+# Every SIMD path runs: the crypto tests again with the wider instruction sets switched off, down to scalar.
+isa_matrix() {
+  local ok=0
+  for knob in DOTNET_EnableAVX512F DOTNET_EnableAVX2 DOTNET_EnableHWIntrinsic; do
+    echo "--- crypto tests with $knob=0"
+    export "$knob=0"
+    run_tests tests/Router.Crypto.Tests || ok=1
+    unset "$knob"
+  done
+  return $ok
+}
+linux_tests() { run_tests tests/Router.Linux.Tests; }
+publish_x64() {
+  scripts/publish.sh linux-x64 "$root/artifacts/linux-x64" || return 1
+  artifacts/linux-x64/routerd --version && artifacts/linux-x64/routerd selftest || return 1
+  size_check artifacts/linux-x64/routerd
+}
+publish_arm64() {
+  scripts/publish.sh linux-arm64 "$root/artifacts/linux-arm64" || return 1
+  local q=(qemu-aarch64-static -L /usr/aarch64-linux-gnu)
+  "${q[@]}" artifacts/linux-arm64/routerd --version && "${q[@]}" artifacts/linux-arm64/routerd selftest || return 1
+  size_check artifacts/linux-arm64/routerd
+}
+# Target: routerd itself at most 8 MB.
+size_check() {
+  local bytes; bytes=$(stat -c %s "$1")
+  echo "size: $1 = $bytes bytes (limit 8388608)"
+  [ "$bytes" -le 8388608 ]
+}
+
+stage "install Debian packages" deps
+stage "build (warnings are errors)" build || true
+if printf '%s\n' "${failed_stages[@]}" | grep -q build; then
+  echo "build failed; stopping"
+else
+  stage "unit tests" unit_tests
+  stage "crypto tests, SIMD paths off" isa_matrix
+  stage "Linux tests (root, namespaces)" linux_tests
+  stage "AOT publish linux-x64" publish_x64
+  stage "AOT cross-publish linux-arm64 + qemu" publish_arm64
+fi
+
+echo
+echo "=== wall time per stage"
+printf '%s\n' "${timings[@]}"
+echo "total: $(( $(date +%s) - start_all ))s"
+# The ISA matrix re-runs the crypto suite on each slower path; those runs count too.
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+if [ ${#failed_stages[@]} -ne 0 ]; then
+  echo "FAILED stages: ${failed_stages[*]}"
+  exit 1
+fi
