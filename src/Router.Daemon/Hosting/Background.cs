@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace Router.Daemon.Hosting;
+
+/// <summary>
+/// wireguard-go's daemon contract for wg-quick: <c>routerd IFNAME</c> returns only once the interface and its UAPI
+/// socket exist, leaving the tunnel running in the background. .NET cannot fork, so routerd starts itself again in
+/// the foreground as a new session leader and waits until that child answers on its socket (or dies).
+/// </summary>
+internal static partial class Background
+{
+    /// <summary>Set in the child's environment so it detaches from the terminal's session (setsid).</summary>
+    public const string ChildVariable = "ROUTERD_BACKGROUND_CHILD";
+
+    /// <summary>Starts the foreground child for <paramref name="interfaceName"/> and waits until it is ready.</summary>
+    /// <returns>0 when the child serves its UAPI socket; 1 when it exited or did not become ready in time.</returns>
+    public static int Start(string interfaceName, string socketPath, TimeSpan timeout)
+    {
+        string[] self = Environment.GetCommandLineArgs();
+        string program = Environment.ProcessPath ?? self[0];
+        var psi = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardInput = true };
+        // Under the JIT the process is "dotnet" and the first argument is routerd.dll; AOT has just the binary.
+        if (!string.Equals(Path.GetFullPath(program), Path.GetFullPath(self[0]), StringComparison.Ordinal) && self[0].EndsWith(".dll", StringComparison.Ordinal))
+            psi.ArgumentList.Add(self[0]);
+        psi.ArgumentList.Add("-f");
+        psi.ArgumentList.Add("--");
+        psi.ArgumentList.Add(interfaceName);
+        psi.Environment[ChildVariable] = "1";
+
+        using Process child = Process.Start(psi) ?? throw new InvalidOperationException("could not start routerd in the background");
+        child.StandardInput.Close(); // a daemon reads nothing from the terminal
+
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < timeout)
+        {
+            if (child.WaitForExit(50))
+                return child.ExitCode == 0 ? 1 : child.ExitCode;
+            if (IsServing(socketPath))
+                return 0;
+        }
+        Log.Error($"routerd did not become ready within {timeout.TotalSeconds:0} s; stopping it");
+        try { child.Kill(); } catch (InvalidOperationException) { }
+        return 1;
+    }
+
+    /// <summary>In the child: leave the parent's session so closing the terminal does not hang up the tunnel.</summary>
+    public static void DetachIfChild()
+    {
+        if (Environment.GetEnvironmentVariable(ChildVariable) != "1")
+            return;
+        Environment.SetEnvironmentVariable(ChildVariable, null);
+        _ = setsid(); // fails only for a process-group leader, which a freshly started child is not
+    }
+
+    private static bool IsServing(string socketPath)
+    {
+        if (!File.Exists(socketPath))
+            return false;
+        try
+        {
+            using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            s.Connect(new UnixDomainSocketEndPoint(socketPath));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false; // stale socket from an earlier run, or not listening yet
+        }
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int setsid();
+}
