@@ -1,0 +1,73 @@
+using Router.Linux.Tests;
+
+namespace Router.Daemon.Tests.Interop;
+
+/// <summary>
+/// routerd against the stock userspace peer (Debian's wireguard-go) and against itself, over a veth pair between two
+/// network namespaces: handshake, ping, TCP and UDP transfers with the bytes checked, IPv4 and IPv6 inside and
+/// outside the tunnel, and a tunnel MTU of 34736.
+/// </summary>
+[Trait("Category", "Interop")]
+[Collection("Interop")]
+public sealed class InteropTests
+{
+    public static TheoryData<string, string> Pairs => new()
+    {
+        { "routerd", "wireguard-go" },
+        { "wireguard-go", "routerd" },
+        { "routerd", "routerd" },
+    };
+
+    private static string Program(string name) => name == "routerd" ? Implementations.Routerd : Implementations.WireguardGo;
+
+    [RootTheory]
+    [MemberData(nameof(Pairs))]
+    public void PingBothFamiliesInsideOverIPv4Outside(string a, string b)
+    {
+        using var pair = new TunnelPair(Program(a), Program(b));
+        Assert.True(pair.PingFromA("10.99.0.2"), "IPv4 ping A->B through the tunnel");
+        Assert.True(pair.PingFromB("fd99::1"), "IPv6 ping B->A through the tunnel");
+        string show = pair.WgA($"show {pair.IfA} latest-handshakes");
+        Assert.DoesNotContain("\t0\n", show); // a handshake happened
+    }
+
+    [RootTheory]
+    [MemberData(nameof(Pairs))]
+    public void PingOverIPv6Outside(string a, string b)
+    {
+        using var pair = new TunnelPair(Program(a), Program(b), ipv6Outer: true);
+        Assert.True(pair.PingFromA("10.99.0.2"), "IPv4 inside, IPv6 outside");
+        Assert.True(pair.PingFromA("fd99::2"), "IPv6 inside, IPv6 outside");
+    }
+
+    [RootTheory]
+    [MemberData(nameof(Pairs))]
+    public void TcpAndUdpTransfersArriveIntact(string a, string b)
+    {
+        using var pair = new TunnelPair(Program(a), Program(b));
+        Assert.True(pair.PingFromA("10.99.0.2"));
+        const long size = 40L << 20;
+        var tcp4 = Iperf.Run(pair.A, pair.B, "10.99.0.2", size);
+        Assert.Equal(tcp4.SentBytes, tcp4.ReceivedBytes);
+        Assert.True(tcp4.ReceivedBytes >= size);
+        var tcp6 = Iperf.Run(pair.B, pair.A, "fd99::1", size);
+        Assert.Equal(tcp6.SentBytes, tcp6.ReceivedBytes);
+        // UDP at a rate the slowest pair carries: loss stays small, and what arrives is counted by iperf3.
+        var udp = Iperf.Run(pair.A, pair.B, "10.99.0.2", 20L << 20, udp: true, udpRate: "100M");
+        Assert.True(udp.ReceivedBytes >= udp.SentBytes * 0.95, $"UDP received {udp.ReceivedBytes} of {udp.SentBytes}");
+    }
+
+    [RootTheory]
+    [MemberData(nameof(Pairs))]
+    public void JumboTunnelMtu34736(string a, string b)
+    {
+        using var pair = new TunnelPair(Program(a), Program(b), tunnelMtu: 34736, vethMtu: 65535);
+        Assert.True(pair.PingFromA("10.99.0.2", size: 34000), "34000-byte ping through a 34736 MTU tunnel");
+        var tcp = Iperf.Run(pair.A, pair.B, "10.99.0.2", 40L << 20);
+        Assert.Equal(tcp.SentBytes, tcp.ReceivedBytes);
+    }
+}
+
+/// <summary>Interop tests share ports and CPU: run them one at a time.</summary>
+[CollectionDefinition("Interop", DisableParallelization = true)]
+public sealed class InteropCollection;
