@@ -73,6 +73,24 @@ internal sealed class LedChannel
         }
     }
 
+    // Best effort after a failure that was already logged: one line per broken LED is enough.
+    private void ReleaseQuietly()
+    {
+        if (!_opened)
+        {
+            return;
+        }
+
+        _opened = false;
+        try
+        {
+            _output.Close();
+        }
+        catch (Exception)
+        {
+        }
+    }
+
     private void Advance(ReadOnlySpan<LedStep> steps, TimeSpan now)
     {
         // After a long stall (a suspended process, a slow write) restart the step instead of replaying the backlog.
@@ -120,7 +138,7 @@ internal sealed class LedChannel
             Disabled = true;
             StepEndsAt = TimeSpan.MaxValue;
             _log($"leds: {_output.Name} ({Binding.Shows}) disabled: {e.Message}");
-            Close();
+            ReleaseQuietly();
         }
     }
 }
