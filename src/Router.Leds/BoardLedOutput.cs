@@ -11,6 +11,9 @@ internal sealed class BoardLedOutput : ILedOutput
 {
     private const string NoTrigger = "none";
 
+    // Where BoardLed looks; it has no way to change it.
+    private const string LedClassDirectory = "/sys/class/leds";
+
     private BoardLed? _led;
     private string _originalTrigger = NoTrigger;
     private int _originalBrightness;
@@ -52,19 +55,36 @@ internal sealed class BoardLedOutput : ILedOutput
             return;
         }
 
+        bool restored = false;
         try
         {
             // Brightness first: with a trigger such as default-on the kernel sets it again anyway,
             // and with "none" it is the only thing that says how the LED was.
             led.Brightness = _originalBrightness;
-            if (_originalTrigger.Length > 0 && _originalTrigger != NoTrigger)
+            if (_originalTrigger.Length == 0 || _originalTrigger == NoTrigger)
+            {
+                restored = true;
+            }
+            else
             {
                 led.Trigger = _originalTrigger;
+                restored = true;
             }
+        }
+        catch (Exception) when (!restored)
+        {
+            // BoardLed only accepts a trigger it finds in the list it reads back, and it splits that list on
+            // spaces, so the last entry keeps the kernel's trailing newline and never matches. The kernel itself
+            // accepts the name, so write it directly once BoardLed has let go of the file.
         }
         finally
         {
             led.Dispose();
+        }
+
+        if (!restored)
+        {
+            File.WriteAllText($"{LedClassDirectory}/{Name}/trigger", _originalTrigger);
         }
     }
 }
