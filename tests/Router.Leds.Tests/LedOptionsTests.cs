@@ -1,0 +1,117 @@
+namespace Router.Leds.Tests;
+
+/// <summary>What the daemon's validation reports, with the configuration path first.</summary>
+public sealed class LedOptionsTests
+{
+    [Theory]
+    [InlineData("act", LedTargetKind.OnBoard, "act")]
+    [InlineData("PWR", LedTargetKind.OnBoard, "pwr")]
+    [InlineData("led:led0", LedTargetKind.OnBoard, "led:led0")]
+    [InlineData("none", LedTargetKind.None, "none")]
+    [InlineData("gpio", LedTargetKind.SuggestedGpio, "gpio")]
+    [InlineData("gpio17", LedTargetKind.Gpio, "gpio17")]
+    [InlineData("gpio17:active-low", LedTargetKind.Gpio, "gpio17:active-low")]
+    public void Status_text_forms_parse_and_print_back(string text, LedTargetKind kind, string printed)
+    {
+        Assert.True(LedTarget.TryParse(text, out LedTarget target));
+        Assert.Equal(kind, target.Kind);
+        Assert.Equal(printed, target.ToString());
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("gpio-3")]
+    [InlineData("gpioX")]
+    [InlineData("led:../../etc")]
+    [InlineData("led:")]
+    [InlineData("blue")]
+    public void Nonsense_does_not_parse(string text) => Assert.False(LedTarget.TryParse(text, out _));
+
+    [Fact]
+    public void The_design_example_is_valid()
+    {
+        var options = new LedOptions { Board = "rpi4b", Status = LedTarget.Act, Peers = [new PeerLed("hq", LedTarget.Gpio(17))] };
+        Assert.Empty(options.Validate());
+    }
+
+    [Fact]
+    public void Problems_name_their_configuration_path()
+    {
+        Assert.Equal(
+            ["leds.board: unknown board 'rpi9' (known: rpi3b, rpi4b, rpi5, cm4, zero2w)"],
+            new LedOptions { Board = "rpi9" }.Validate());
+
+        var options = new LedOptions
+        {
+            Board = "rpi3b",
+            Status = LedTarget.Pwr,
+            Peers =
+            [
+                new PeerLed("hq", LedTarget.Gpio(40)),
+                new PeerLed("depot", LedTarget.Gpio(17)),
+                new PeerLed("shop", LedTarget.Gpio(17)),
+                new PeerLed("depot", LedTarget.Gpio(5)),
+            ],
+        };
+        Assert.Equal(
+            [
+                "leds.status: board rpi3b has no PWR LED",
+                "leds.peers.hq: gpio 40 is not a header GPIO (2..27, BCM numbering)",
+                "leds.peers.shop: gpio 17 already shows something else",
+                "leds.peers.depot: listed twice",
+            ],
+            options.Validate());
+    }
+
+    [Fact]
+    public void Suggested_peer_pins_are_handed_out_in_order_skipping_pins_in_use()
+    {
+        var options = new LedOptions
+        {
+            Board = "cm4",
+            Status = LedTarget.SuggestedGpio(),
+            Peers =
+            [
+                new PeerLed("a", LedTarget.Gpio(22)),
+                new PeerLed("b", LedTarget.SuggestedGpio()),
+                new PeerLed("c", LedTarget.SuggestedGpio()),
+                new PeerLed("d", LedTarget.SuggestedGpio()),
+                new PeerLed("e", LedTarget.SuggestedGpio()),
+            ],
+        };
+        var errors = new List<string>();
+
+        IReadOnlyList<LedBinding> bindings = options.Resolve(errors);
+
+        Assert.Equal([17, 22, 27, 23, 24], bindings.Select(b => b.Pin));
+        Assert.Equal(["leds.peers.e: board cm4 suggests only 4 peer pins; give this peer a \"gpio\""], errors);
+    }
+
+    [Fact]
+    public void Act_and_pwr_resolve_to_the_board_led_names()
+    {
+        var errors = new List<string>();
+        IReadOnlyList<LedBinding> bindings = new LedOptions
+        {
+            Board = "rpi4b",
+            Status = LedTarget.Act,
+            Peers = [new PeerLed("hq", LedTarget.Pwr)],
+        }.Resolve(errors);
+
+        Assert.Empty(errors);
+        Assert.Equal(["ACT", "PWR"], bindings.Select(b => b.SysfsName));
+        Assert.Equal([null, "hq"], bindings.Select(b => b.Peer));
+    }
+
+    [Fact]
+    public void Invalid_options_are_logged_and_the_valid_leds_still_run()
+    {
+        var options = new LedOptions { Board = "rpi4b", Status = LedTarget.Gpio(99), Peers = [new PeerLed("hq", LedTarget.Gpio(27))] };
+        using var h = new GpioHarness(options);
+
+        h.Publish(Snapshots.One(Snapshots.Up(h.Clock.Now)), TimeSpan.FromSeconds(1));
+
+        Assert.Single(h.Log, line => line.StartsWith("leds: ignored: leds.status: gpio 99", StringComparison.Ordinal));
+        Assert.True(h.Driver.LevelOf(27));
+    }
+}
