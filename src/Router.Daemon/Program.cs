@@ -23,6 +23,7 @@ internal static class Program
             Verb.Help => Help(command),
             Verb.Version => VersionCommand.Run(Console.Out),
             Verb.SelfTest => SelfTestCommand.Run(Console.Out),
+            Verb.Bench => BenchCommand.Run(command, Console.Out, Console.Error),
             _ => NotYet(command),
         };
     }
