@@ -70,6 +70,13 @@ public sealed partial class Device
 
     private readonly List<Peer> _peerScratch = new();
 
+    /// <summary>For tests: the peer with this key.</summary>
+    internal Peer? FindPeer(PublicKey publicKey)
+    {
+        lock (_lock)
+            return _peers.Find(publicKey);
+    }
+
     /// <summary>Opens the UDP side if it is not open yet (first configuration or <see cref="Start"/>).</summary>
     public void Bind()
     {

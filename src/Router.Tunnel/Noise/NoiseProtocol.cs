@@ -336,7 +336,16 @@ internal sealed class NoiseProtocol(IClock clock, ITimestampSource timestamps)
     private bool Dh(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> publicKey, Span<byte> shared)
     {
         Interlocked.Increment(ref _dhComputations);
-        return X25519.TryAgree(privateKey, publicKey, shared);
+        try
+        {
+            return X25519.TryAgree(privateKey, publicKey, shared);
+        }
+        catch (CryptographicException)
+        {
+            // A point libsodium refuses to import comes from the wire: a failed handshake, never an exception.
+            CryptographicOperations.ZeroMemory(shared);
+            return false;
+        }
     }
 
     private static void MixHash(ref Bytes32 hash, ReadOnlySpan<byte> data)
