@@ -43,8 +43,8 @@ internal static class ProtocolConstants
 /// <summary>Choices of this implementation, free to tune without breaking the protocol.</summary>
 internal static class ImplementationConstants
 {
-    /// <summary>Handshake messages queued or processed per second above which the device counts as under load.</summary>
-    public const int UnderLoadHandshakesPerTick = 1024 / 8; // wireguard-go: queue 1024, threshold 1/8
+    /// <summary>Handshake messages per second from which the device counts as under load (this engine has no handshake queue to measure).</summary>
+    public const int UnderLoadHandshakesPerSecond = 1024 / 8; // wireguard-go: 1/8 of its 1024-deep handshake queue
     /// <summary>How long the device stays "under load" after the last time the threshold was crossed.</summary>
     public static readonly TimeSpan UnderLoadAfterTime = TimeSpan.FromSeconds(1);
     /// <summary>Per-source rate limit for handshakes carrying a valid mac2 while under load.</summary>

@@ -90,7 +90,7 @@ public sealed partial class Device
         }
     }
 
-    private void SetPrivateKey(SecretKey privateKey)
+    private void SetPrivateKey(in SecretKey privateKey)
     {
         _noise.SetPrivateKey(privateKey);
         _cookieChecker.SetPublicKey(_noise.StaticPublic);

@@ -49,7 +49,7 @@ public sealed partial class Device : IDisposable
     private bool _everUnderLoad;
 
     /// <summary>Handshake messages per second above which cookies are demanded (tests lower it).</summary>
-    internal int UnderLoadThreshold = ImplementationConstants.UnderLoadHandshakesPerTick;
+    internal int UnderLoadThreshold = ImplementationConstants.UnderLoadHandshakesPerSecond;
 
     /// <summary>Creates a device; it binds on the first configuration with a listen port, or at <see cref="Start"/>.</summary>
     /// <param name="tun">The TUN side; the device owns it from now on (disposed by <see cref="Stop"/>).</param>
