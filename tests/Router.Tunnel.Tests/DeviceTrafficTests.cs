@@ -130,3 +130,27 @@ public sealed class DeviceTrafficTests
         Assert.Equal(sent, net.TunB.TakeWritten());
     }
 }
+
+public sealed class KeypairConfirmationTests
+{
+    [Fact]
+    public void ResponderKeepsNextUntilTheFirstTransportMessageArrives()
+    {
+        using var net = new TwoDevices();
+        net.Net.Filter = (from, _, data) => data[0] != 4 || from.Port != TwoDevices.PortA; // hold A's transport
+        net.SendFromA(Ip.V4("10.0.0.1", "10.0.0.2"));
+        net.Pump();
+        Assert.NotNull(net.PeerBOnA.Keypairs.Current);       // initiator: current at once
+        Assert.NotNull(net.PeerAOnB.Keypairs.Next);          // responder: waits for confirmation
+        Assert.Null(net.PeerAOnB.Keypairs.Current);
+        Assert.Null(net.B.Snapshot().Peers.Single().LastHandshake);
+
+        net.Net.Filter = (_, _, _) => true;
+        net.SendFromA(Ip.V4("10.0.0.1", "10.0.0.2"));
+        net.Pump();
+        Assert.Null(net.PeerAOnB.Keypairs.Next);
+        Assert.NotNull(net.PeerAOnB.Keypairs.Current);
+        Assert.NotNull(net.B.Snapshot().Peers.Single().LastHandshake);
+        Assert.Single(net.TunB.TakeWritten());
+    }
+}
