@@ -37,8 +37,17 @@ public enum DropReason
 /// <summary>Thread-safe counters, one per <see cref="DropReason"/>.</summary>
 public sealed class DropCounters
 {
-    private const int Count = (int)DropReason.BadCookieReply + 1;
+    /// <summary>How many reasons there are (the length <see cref="CopyTo"/> needs).</summary>
+    public const int Count = (int)DropReason.BadCookieReply + 1;
+
     private readonly long[] _counts = new long[Count];
+
+    /// <summary>Copies every counter, indexed by <see cref="DropReason"/>, for a metrics scrape.</summary>
+    public void CopyTo(Span<long> destination)
+    {
+        for (int i = 0; i < _counts.Length; i++)
+            destination[i] = Volatile.Read(ref _counts[i]);
+    }
 
     public void Increment(DropReason reason) => Interlocked.Increment(ref _counts[(int)reason]);
 

@@ -152,3 +152,37 @@ public sealed class DeviceTimerTests
         Assert.False(net.A.Snapshot().Peers.Single().HasSession);
     }
 }
+
+/// <summary>Rekey and reject limits by message count (the time limits are in <see cref="DeviceTimerTests"/>).</summary>
+public sealed class MessageLimitTests
+{
+    [Fact]
+    public void RekeyAfterTwoToTheSixtyMessages()
+    {
+        using var net = new TwoDevices();
+        net.Connect();
+        net.Clock.Advance(TimeSpan.FromSeconds(6)); // outside the one-initiation-per-REKEY_TIMEOUT window
+        net.PeerBOnA.Keypairs.Current!.SendCounter = ProtocolConstants.RekeyAfterMessages + 1;
+        net.SendFromA(Ip.V4("10.0.0.1", "10.0.0.2"));
+        Assert.Equal(2, net.CountSent(MessageType.Initiation));
+    }
+
+    [Fact]
+    public void NothingIsSentAtTheRejectLimitAndTheReceiverRefusesIt()
+    {
+        using var net = new TwoDevices();
+        net.Connect();
+        net.Clock.Advance(TimeSpan.FromSeconds(6));
+        var keypair = net.PeerBOnA.Keypairs.Current!;
+        keypair.SendCounter = ProtocolConstants.RejectAfterMessages;
+        int transport = net.CountSent(MessageType.Transport);
+        net.SendFromA(Ip.V4("10.0.0.1", "10.0.0.2"));
+        Assert.Equal(transport, net.CountSent(MessageType.Transport));
+        Assert.Equal(2, net.CountSent(MessageType.Initiation));
+        net.Pump();
+        Assert.Single(net.TunB.TakeWritten()); // went out on the new session instead
+
+        // A counter at the limit is refused by the receiver even when correctly encrypted.
+        Assert.False(new ReplayWindow().TryAccept(ProtocolConstants.RejectAfterMessages));
+    }
+}
