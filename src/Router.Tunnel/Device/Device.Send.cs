@@ -27,7 +27,7 @@ public sealed partial class Device
             foreach (PacketBuffer packet in packets)
             {
                 ReadOnlySpan<byte> destination = InnerPacket.Destination(packet.Payload);
-                if (destination.IsEmpty)
+                if (destination.IsEmpty || !HasRoomToSeal(packet))
                 {
                     _drops.Increment(DropReason.InvalidInnerPacket);
                     continue;
@@ -62,6 +62,10 @@ public sealed partial class Device
         }
         Flush(outbox);
     }
+
+    /// <summary>The header goes into the headroom and padding plus tag into the tailroom (ITun's contract).</summary>
+    private static bool HasRoomToSeal(PacketBuffer packet) =>
+        packet.Offset >= TransportHeaderSize && packet.Offset + packet.Length + PaddingMultiple - 1 + TagSize <= packet.Data.Length;
 
     /// <summary>Holds a copy of <paramref name="packet"/> until the peer has a session (oldest dropped when full).</summary>
     private void Stage(Peer peer, PacketBuffer packet)
