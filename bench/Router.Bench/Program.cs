@@ -7,6 +7,13 @@ if (args is ["--quick", ..])
     return 0;
 }
 
+// `--paths [size]` times each ChaCha20 path and Poly1305 on their own (tuning aid).
+if (args is ["--paths", ..])
+{
+    Router.Bench.PathTimer.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1420, TimeSpan.FromMilliseconds(500));
+    return 0;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
 

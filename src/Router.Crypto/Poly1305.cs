@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Router.Crypto;
 
@@ -18,11 +20,30 @@ internal struct Poly1305
 
     private ulong _r0, _r1, _s1;
     private ulong _h0, _h1, _h2;
+    /// <summary>
+    /// Below this many blocks the scalar loop wins: the vector path first spends three multiplications on r^2..r^4.
+    /// </summary>
+    public const int DefaultVectorThreshold = 8;
+
     private ulong _pad0, _pad1;
+    private int _vectorThreshold;
+    private bool _allowVector512;
 
     /// <summary>Starts a MAC with the 32-byte one-time key r || s.</summary>
     public Poly1305(ReadOnlySpan<byte> key)
+        : this(key, DefaultVectorThreshold, Vector512.IsHardwareAccelerated)
     {
+    }
+
+    /// <summary>
+    /// Starts a MAC that switches to the 4-way AVX2 code for runs of at least <paramref name="vectorThreshold"/> blocks
+    /// and to the 8-way AVX-512 code (when allowed) from twice that (int.MaxValue: scalar only).
+    /// Tests use this to check each path against the others.
+    /// </summary>
+    internal Poly1305(ReadOnlySpan<byte> key, int vectorThreshold, bool allowVector512)
+    {
+        _vectorThreshold = Math.Max(vectorThreshold, 4);
+        _allowVector512 = allowVector512;
         _r0 = BinaryPrimitives.ReadUInt64LittleEndian(key) & 0x0FFFFFFC0FFFFFFFUL;
         _r1 = BinaryPrimitives.ReadUInt64LittleEndian(key[8..]) & 0x0FFFFFFC0FFFFFFCUL;
         _s1 = _r1 + (_r1 >> 2);
@@ -57,9 +78,13 @@ internal struct Poly1305
     /// The plain MAC of RFC 8439 section 2.5 over a whole message: a final partial block gets a 0x01 byte
     /// after its data instead of the 2^128 bit. Used by the known-answer tests of the bare primitive.
     /// </summary>
-    public static void Compute(ReadOnlySpan<byte> key, ReadOnlySpan<byte> message, Span<byte> tag)
+    public static void Compute(ReadOnlySpan<byte> key, ReadOnlySpan<byte> message, Span<byte> tag) =>
+        Compute(key, message, tag, DefaultVectorThreshold, Vector512.IsHardwareAccelerated);
+
+    /// <summary><see cref="Compute(ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{byte})"/> with a chosen vector threshold.</summary>
+    internal static void Compute(ReadOnlySpan<byte> key, ReadOnlySpan<byte> message, Span<byte> tag, int vectorThreshold, bool allowVector512)
     {
-        var mac = new Poly1305(key);
+        var mac = new Poly1305(key, vectorThreshold, allowVector512);
         int full = message.Length & ~(BlockSize - 1);
         if (full > 0)
         {
@@ -111,13 +136,26 @@ internal struct Poly1305
         this = default;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Blocks(ref byte data, int count, ulong padBit)
     {
         ulong r0 = _r0, r1 = _r1, s1 = _s1;
         ulong h0 = _h0, h1 = _h1, h2 = _h2;
+        int i = 0;
 
-        for (int i = 0; i < count; i++)
+        if (Avx512F.IsSupported && _allowVector512 && count >= 2 * _vectorThreshold && padBit == 1)
+        {
+            int groups = count / 8;
+            Poly1305Vector512.Blocks(ref h0, ref h1, ref h2, r0, r1, ref data, groups);
+            i = groups * 8;
+        }
+        else if (Avx2.IsSupported && count >= _vectorThreshold && padBit == 1)
+        {
+            int groups = count / 4;
+            Poly1305Vector256.Blocks(ref h0, ref h1, ref h2, r0, r1, ref data, groups);
+            i = groups * 4;
+        }
+
+        for (; i < count; i++)
         {
             ulong m0 = BinaryPrimitives.ReadUInt64LittleEndian(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref data, i * BlockSize), 8));
             ulong m1 = BinaryPrimitives.ReadUInt64LittleEndian(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref data, (i * BlockSize) + 8), 8));

@@ -42,5 +42,49 @@ public sealed class Poly1305Tests
         Span<byte> actual = stackalloc byte[16];
         Poly1305.Compute(Hex.Bytes(key), Hex.Bytes(message), actual);
         Assert.Equal(tag, Hex.Of(actual));
+
+        // Scalar only, and the 4-way and 8-way vector code from the first full group on (when the CPU has them).
+        Poly1305.Compute(Hex.Bytes(key), Hex.Bytes(message), actual, int.MaxValue, false);
+        Assert.Equal(tag, Hex.Of(actual));
+        Poly1305.Compute(Hex.Bytes(key), Hex.Bytes(message), actual, 4, false);
+        Assert.Equal(tag, Hex.Of(actual));
+        Poly1305.Compute(Hex.Bytes(key), Hex.Bytes(message), actual, 4, true);
+        Assert.Equal(tag, Hex.Of(actual));
+    }
+
+    [Fact]
+    public void VectorPathMatchesScalarOnRandomAndExtremeInputs()
+    {
+        // Random keys and data, plus all-ones data and keys with every clamped bit set, which push limbs to their bounds.
+        var random = new Random(1305);
+        Span<byte> scalar = stackalloc byte[16];
+        Span<byte> vector = stackalloc byte[16];
+        byte[] key = new byte[32];
+        byte[] data = new byte[4096];
+        for (int round = 0; round < 300; round++)
+        {
+            int length = random.Next(0, data.Length + 1);
+            int kind = round % 3;
+            if (kind == 0)
+            {
+                random.NextBytes(key);
+                random.NextBytes(data);
+            }
+            else
+            {
+                Array.Fill(key, (byte)0xFF);
+                Array.Fill(data, kind == 1 ? (byte)0xFF : (byte)0x00);
+                if (kind == 2)
+                {
+                    random.NextBytes(key.AsSpan(16));
+                }
+            }
+
+            Poly1305.Compute(key, data.AsSpan(0, length), scalar, int.MaxValue, false);
+            Poly1305.Compute(key, data.AsSpan(0, length), vector, 4, false);
+            Assert.True(scalar.SequenceEqual(vector), $"4-way, length {length}, kind {kind}");
+            Poly1305.Compute(key, data.AsSpan(0, length), vector, 4, true);
+            Assert.True(scalar.SequenceEqual(vector), $"8-way, length {length}, kind {kind}");
+        }
     }
 }
