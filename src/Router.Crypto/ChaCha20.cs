@@ -112,6 +112,13 @@ internal static class ChaCha20
                 counter += 8;
                 offset += 8 * BlockSize;
             }
+
+            if (length - offset > 4 * BlockSize)
+            {
+                // 257..511 bytes left: one 8-block pass over a padded copy costs about what one 4-block pass does.
+                XorPadded(ChaCha20Implementation.Vector256, working, counter, source[(int)offset..], destination[(int)offset..]);
+                offset = length;
+            }
         }
 
         if (implementation >= ChaCha20Implementation.Vector128)
@@ -126,14 +133,7 @@ internal static class ChaCha20
             if (length - offset > BlockSize)
             {
                 // 65..255 bytes left: one 4-block pass over a padded copy beats up to four scalar blocks.
-                Span<byte> tail = stackalloc byte[4 * BlockSize];
-                int rest = (int)(length - offset);
-                tail.Clear();
-                source[(int)offset..].CopyTo(tail);
-                ref byte t = ref MemoryMarshal.GetReference(tail);
-                ChaCha20Vector128.Xor4Blocks(working, counter, ref t, ref t);
-                tail[..rest].CopyTo(destination[(int)offset..]);
-                CryptographicOperations.ZeroMemory(tail);
+                XorPadded(ChaCha20Implementation.Vector128, working, counter, source[(int)offset..], destination[(int)offset..]);
                 offset = length;
             }
         }
@@ -158,6 +158,28 @@ internal static class ChaCha20
         }
 
         CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(working));
+    }
+
+    /// <summary>XORs a tail shorter than one chunk of <paramref name="path"/> by running that chunk over a zero-padded copy.</summary>
+    private static void XorPadded(ChaCha20Implementation path, ReadOnlySpan<uint> state, uint counter, ReadOnlySpan<byte> source, Span<byte> destination)
+    {
+        Span<byte> chunk = stackalloc byte[8 * BlockSize];
+        int size = path == ChaCha20Implementation.Vector256 ? 8 * BlockSize : 4 * BlockSize;
+        chunk = chunk[..size];
+        source.CopyTo(chunk);
+        chunk[source.Length..].Clear();
+        ref byte c = ref MemoryMarshal.GetReference(chunk);
+        if (path == ChaCha20Implementation.Vector256)
+        {
+            ChaCha20Vector256.Xor8Blocks(state, counter, ref c, ref c);
+        }
+        else
+        {
+            ChaCha20Vector128.Xor4Blocks(state, counter, ref c, ref c);
+        }
+
+        chunk[..source.Length].CopyTo(destination);
+        CryptographicOperations.ZeroMemory(chunk);
     }
 
     /// <summary>The block function (RFC 8439 section 2.3): 20 rounds, then the input state is added. Writes 64 bytes.</summary>

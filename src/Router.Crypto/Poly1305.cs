@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace Router.Crypto;
@@ -26,20 +27,23 @@ internal struct Poly1305
 
     private ulong _pad0, _pad1;
     private int _vectorThreshold;
+    private bool _allowVector512;
 
     /// <summary>Starts a MAC with the 32-byte one-time key r || s.</summary>
     public Poly1305(ReadOnlySpan<byte> key)
-        : this(key, DefaultVectorThreshold)
+        : this(key, DefaultVectorThreshold, Vector512.IsHardwareAccelerated)
     {
     }
 
     /// <summary>
     /// Starts a MAC that switches to the 4-way AVX2 code for runs of at least <paramref name="vectorThreshold"/> blocks
-    /// (int.MaxValue: scalar only). Tests use this to check each path against the other.
+    /// and to the 8-way AVX-512 code (when allowed) from twice that (int.MaxValue: scalar only).
+    /// Tests use this to check each path against the others.
     /// </summary>
-    internal Poly1305(ReadOnlySpan<byte> key, int vectorThreshold)
+    internal Poly1305(ReadOnlySpan<byte> key, int vectorThreshold, bool allowVector512)
     {
         _vectorThreshold = Math.Max(vectorThreshold, 4);
+        _allowVector512 = allowVector512;
         _r0 = BinaryPrimitives.ReadUInt64LittleEndian(key) & 0x0FFFFFFC0FFFFFFFUL;
         _r1 = BinaryPrimitives.ReadUInt64LittleEndian(key[8..]) & 0x0FFFFFFC0FFFFFFCUL;
         _s1 = _r1 + (_r1 >> 2);
@@ -75,12 +79,12 @@ internal struct Poly1305
     /// after its data instead of the 2^128 bit. Used by the known-answer tests of the bare primitive.
     /// </summary>
     public static void Compute(ReadOnlySpan<byte> key, ReadOnlySpan<byte> message, Span<byte> tag) =>
-        Compute(key, message, tag, DefaultVectorThreshold);
+        Compute(key, message, tag, DefaultVectorThreshold, Vector512.IsHardwareAccelerated);
 
     /// <summary><see cref="Compute(ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{byte})"/> with a chosen vector threshold.</summary>
-    internal static void Compute(ReadOnlySpan<byte> key, ReadOnlySpan<byte> message, Span<byte> tag, int vectorThreshold)
+    internal static void Compute(ReadOnlySpan<byte> key, ReadOnlySpan<byte> message, Span<byte> tag, int vectorThreshold, bool allowVector512)
     {
-        var mac = new Poly1305(key, vectorThreshold);
+        var mac = new Poly1305(key, vectorThreshold, allowVector512);
         int full = message.Length & ~(BlockSize - 1);
         if (full > 0)
         {
@@ -138,7 +142,13 @@ internal struct Poly1305
         ulong h0 = _h0, h1 = _h1, h2 = _h2;
         int i = 0;
 
-        if (Avx2.IsSupported && count >= _vectorThreshold && padBit == 1)
+        if (Avx512F.IsSupported && _allowVector512 && count >= 2 * _vectorThreshold && padBit == 1)
+        {
+            int groups = count / 8;
+            Poly1305Vector512.Blocks(ref h0, ref h1, ref h2, r0, r1, ref data, groups);
+            i = groups * 8;
+        }
+        else if (Avx2.IsSupported && count >= _vectorThreshold && padBit == 1)
         {
             int groups = count / 4;
             Poly1305Vector256.Blocks(ref h0, ref h1, ref h2, r0, r1, ref data, groups);

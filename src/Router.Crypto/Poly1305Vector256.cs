@@ -13,7 +13,7 @@ namespace Router.Crypto;
 /// </summary>
 internal static class Poly1305Vector256
 {
-    private const ulong Mask26 = (1UL << 26) - 1;
+    internal const ulong Mask26 = (1UL << 26) - 1;
 
     /// <summary>
     /// Absorbs <paramref name="groups"/> x 64 bytes (full blocks, 2^128 bit set) into the radix-2^64 accumulator
@@ -108,7 +108,7 @@ internal static class Poly1305Vector256
     private static Vector256<ulong> Mul(Vector256<ulong> a, Vector256<ulong> b) => Avx2.Multiply(a.AsUInt32(), b.AsUInt32());
 
     /// <summary>A value mod 2^130 - 5 as five 26-bit limbs (each may carry a few extra bits).</summary>
-    private readonly record struct Limbs(ulong L0, ulong L1, ulong L2, ulong L3, ulong L4)
+    internal readonly record struct Limbs(ulong L0, ulong L1, ulong L2, ulong L3, ulong L4)
     {
         public static Limbs From(ulong low, ulong high, ulong top) => new(
             low & Mask26,

@@ -43,10 +43,12 @@ public sealed class Poly1305Tests
         Poly1305.Compute(Hex.Bytes(key), Hex.Bytes(message), actual);
         Assert.Equal(tag, Hex.Of(actual));
 
-        // Scalar only, and the 4-way vector code from the first full group on (when the CPU has it).
-        Poly1305.Compute(Hex.Bytes(key), Hex.Bytes(message), actual, int.MaxValue);
+        // Scalar only, and the 4-way and 8-way vector code from the first full group on (when the CPU has them).
+        Poly1305.Compute(Hex.Bytes(key), Hex.Bytes(message), actual, int.MaxValue, false);
         Assert.Equal(tag, Hex.Of(actual));
-        Poly1305.Compute(Hex.Bytes(key), Hex.Bytes(message), actual, 4);
+        Poly1305.Compute(Hex.Bytes(key), Hex.Bytes(message), actual, 4, false);
+        Assert.Equal(tag, Hex.Of(actual));
+        Poly1305.Compute(Hex.Bytes(key), Hex.Bytes(message), actual, 4, true);
         Assert.Equal(tag, Hex.Of(actual));
     }
 
@@ -78,9 +80,11 @@ public sealed class Poly1305Tests
                 }
             }
 
-            Poly1305.Compute(key, data.AsSpan(0, length), scalar, int.MaxValue);
-            Poly1305.Compute(key, data.AsSpan(0, length), vector, 4);
-            Assert.True(scalar.SequenceEqual(vector), $"length {length}, kind {kind}");
+            Poly1305.Compute(key, data.AsSpan(0, length), scalar, int.MaxValue, false);
+            Poly1305.Compute(key, data.AsSpan(0, length), vector, 4, false);
+            Assert.True(scalar.SequenceEqual(vector), $"4-way, length {length}, kind {kind}");
+            Poly1305.Compute(key, data.AsSpan(0, length), vector, 4, true);
+            Assert.True(scalar.SequenceEqual(vector), $"8-way, length {length}, kind {kind}");
         }
     }
 }

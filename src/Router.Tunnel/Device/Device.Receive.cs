@@ -1,0 +1,221 @@
+using Router.Crypto;
+using Router.Tunnel.Cookies;
+using Router.Tunnel.IO;
+using Router.Tunnel.Noise;
+using static Router.Tunnel.ProtocolConstants;
+
+namespace Router.Tunnel;
+
+// Inbound (kernel receive.c, wireguard-go receive.go):
+//
+//   UDP batch -> type and exact size
+//     1, 2 -> mac1 (always) -> under load: mac2 or cookie reply, then per-source rate limit -> Noise -> reply/session
+//     3    -> index -> that peer's cookie generator
+//     4    -> index -> keypair (not expired) -> Open in place -> replay window -> roam, confirm next keypair
+//          -> inner source must be the peer's allowed IP -> TUN batch
+public sealed partial class Device
+{
+    /// <summary>
+    /// Processes received UDP datagrams (source in <see cref="PacketBuffer.Endpoint"/>). Transport messages are
+    /// decrypted in place and written to the TUN before this returns; buffers stay the caller's. Never throws on
+    /// malformed input: every drop is counted in <see cref="Drops"/>.
+    /// </summary>
+    public void HandleDatagrams(ReadOnlySpan<PacketBuffer> datagrams)
+    {
+        Outbox outbox = _udpOutbox;
+        lock (_lock)
+        {
+            long now = _clock.Now;
+            foreach (PacketBuffer datagram in datagrams)
+            {
+                ReadOnlySpan<byte> message = datagram.Payload;
+                if (!Messages.TryClassify(message, out MessageType type, out DropReason reason))
+                {
+                    _drops.Increment(reason);
+                    continue;
+                }
+                switch (type)
+                {
+                    case MessageType.Transport:
+                        ReceiveTransport(datagram, now, outbox);
+                        break;
+                    case MessageType.CookieReply:
+                        ReceiveCookieReply(message);
+                        break;
+                    default:
+                        ReceiveHandshake(type, datagram, now, outbox);
+                        break;
+                }
+            }
+        }
+        Flush(outbox);
+    }
+
+    private void ReceiveHandshake(MessageType type, PacketBuffer datagram, long now, Outbox outbox)
+    {
+        ReadOnlySpan<byte> message = datagram.Payload;
+        bool underLoad = CountHandshakeAndCheckLoad(now);
+        MacState macs = _cookieChecker.Validate(message, datagram.Endpoint, underLoad);
+        if (macs == MacState.InvalidMac)
+        {
+            _drops.Increment(DropReason.BadMac1);
+            return;
+        }
+        if (underLoad)
+        {
+            if (macs != MacState.ValidMacWithCookie)
+            {
+                SendCookieReply(message, type, datagram.Endpoint, outbox);
+                _drops.Increment(DropReason.CookieRequired);
+                return;
+            }
+            if (!_rateLimiter.Allow(datagram.Endpoint))
+            {
+                _drops.Increment(DropReason.RateLimited);
+                return;
+            }
+        }
+
+        Peer? peer;
+        DropReason reason;
+        if (type == MessageType.Initiation)
+        {
+            peer = _noise.ConsumeInitiation(message, _peers, out reason);
+            if (peer is null)
+            {
+                _drops.Increment(reason);
+                return;
+            }
+            Authenticated(peer, datagram, now);
+            SendResponse(peer, now, outbox);
+            return;
+        }
+
+        peer = _noise.ConsumeResponse(message, _peers.Indices, out reason);
+        if (peer is null)
+        {
+            _drops.Increment(reason);
+            return;
+        }
+        Authenticated(peer, datagram, now);
+        if (_noise.BeginSession(peer, _peers.Indices) is null)
+            return;
+        TimerSessionDerived(peer, now);
+        TimerHandshakeComplete(peer, now);
+        SendKeepalive(peer, now, outbox); // confirms the session to the responder; flushes staged packets first
+    }
+
+    /// <summary>Bookkeeping for any authenticated message: roaming, counters, timers.</summary>
+    private void Authenticated(Peer peer, PacketBuffer datagram, long now)
+    {
+        peer.Endpoint = datagram.Endpoint;
+        peer.RxBytes += datagram.Length;
+        peer.LastReceive = now;
+        TimerAnyAuthenticatedPacketReceived(peer);
+        TimerAnyAuthenticatedPacketTraversal(peer, now);
+    }
+
+    private void SendCookieReply(ReadOnlySpan<byte> message, MessageType type, in Endpoint source, Outbox outbox)
+    {
+        uint sender = Messages.ReadU32(message, type == MessageType.Initiation ? Messages.InitSender : Messages.RespSender);
+        PacketBuffer reply = _pool.Rent();
+        _cookieChecker.CreateReply(message, sender, source, reply.Data.AsSpan(PacketBuffer.Headroom, CookieReplySize));
+        reply.Length = CookieReplySize;
+        reply.Endpoint = source;
+        outbox.Send(reply);
+        outbox.Own(reply);
+    }
+
+    private void ReceiveCookieReply(ReadOnlySpan<byte> message)
+    {
+        if (!_peers.Indices.TryGet(Messages.ReadU32(message, Messages.CookieReceiver), out IndexTable.Entry entry))
+        {
+            _drops.Increment(DropReason.UnknownIndex);
+            return;
+        }
+        if (!entry.Peer.Cookies.ConsumeReply(message))
+            entry.Peer.CountDrop(DropReason.BadCookieReply, _drops);
+    }
+
+    private void ReceiveTransport(PacketBuffer datagram, long now, Outbox outbox)
+    {
+        ReadOnlySpan<byte> message = datagram.Payload;
+        if (!_peers.Indices.TryGet(Messages.ReadU32(message, Messages.TransportReceiver), out IndexTable.Entry entry) ||
+            entry.Keypair is not { } keypair)
+        {
+            _drops.Increment(DropReason.UnknownIndex);
+            return;
+        }
+        Peer peer = entry.Peer;
+        if (!keypair.CanReceive(now))
+        {
+            peer.CountDrop(DropReason.KeypairExpired, _drops);
+            return;
+        }
+        ulong counter = Messages.ReadCounter(message);
+        if (!Open(keypair, datagram, counter))
+        {
+            peer.CountDrop(DropReason.DecryptFailed, _drops);
+            return;
+        }
+        if (!keypair.Replay.TryAccept(counter))
+        {
+            peer.CountDrop(DropReason.ReplayedCounter, _drops);
+            return;
+        }
+
+        // Authenticated and fresh.
+        peer.Endpoint = datagram.Endpoint;
+        peer.RxBytes += message.Length;
+        peer.LastReceive = now;
+        if (peer.Keypairs.ReceivedWith(keypair, _peers.Indices))
+        {
+            TimerHandshakeComplete(peer, now);
+            SendStaged(peer, now, outbox);
+        }
+        KeepKeyFreshReceiving(peer, now, outbox);
+        TimerAnyAuthenticatedPacketReceived(peer);
+        TimerAnyAuthenticatedPacketTraversal(peer, now);
+
+        Span<byte> plaintext = datagram.Data.AsSpan(datagram.Offset + TransportHeaderSize, message.Length - KeepaliveSize);
+        if (plaintext.IsEmpty)
+            return; // keepalive
+
+        if (!InnerPacket.TryParseReceived(plaintext, out int length, out ReadOnlySpan<byte> source))
+        {
+            peer.CountDrop(DropReason.InvalidInnerPacket, _drops);
+            return;
+        }
+        if (!ReferenceEquals(_allowedIps.Lookup(source), peer))
+        {
+            peer.CountDrop(DropReason.AllowedIpsMismatch, _drops);
+            return;
+        }
+        TimerDataReceived(peer, now);
+        datagram.Offset += TransportHeaderSize;
+        datagram.Length = length;
+        outbox.Deliver(datagram);
+    }
+
+    /// <summary>Decrypts a transport message in place; the plaintext follows the 16-byte header.</summary>
+    private static bool Open(Keypair keypair, PacketBuffer datagram, ulong counter)
+    {
+        Span<byte> body = datagram.Data.AsSpan(datagram.Offset + TransportHeaderSize, datagram.Length - TransportHeaderSize);
+        return ChaCha20Poly1305.Decrypt(keypair.ReceiveKey, counter, body, ReadOnlySpan<byte>.Empty, body[..^TagSize]);
+    }
+
+    /// <summary>
+    /// The initiator starts a new handshake before its session is rejected (kernel keep_key_fresh on receive:
+    /// REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT), once per session.
+    /// </summary>
+    private void KeepKeyFreshReceiving(Peer peer, long now, Outbox outbox)
+    {
+        Keypair? keypair = peer.Keypairs.Current;
+        if (keypair is not null && keypair.IsValid && keypair.IsInitiator && !peer.SentLastMinuteHandshake &&
+            keypair.IsOlderThan(now, RejectAfterTime - KeepaliveTimeout - RekeyTimeout))
+        {
+            peer.SentLastMinuteHandshake = true;
+            SendInitiation(peer, isRetry: false, now, outbox);
+        }
+    }
+}
