@@ -24,6 +24,7 @@ internal static class Program
             Verb.Version => VersionCommand.Run(Console.Out),
             Verb.SelfTest => SelfTestCommand.Run(Console.Out),
             Verb.Bench => BenchCommand.Run(command, Console.Out, Console.Error),
+            Verb.DropIn => DropInCommand.Run(command),
             _ => NotYet(command),
         };
     }

@@ -1,0 +1,126 @@
+using System.Runtime.InteropServices;
+using Router.Linux;
+using Router.Linux.Uapi;
+using Router.Tunnel;
+
+namespace Router.Daemon.Hosting;
+
+/// <summary>
+/// One running WireGuard interface: the TUN device, the engine, the UDP sockets it binds and the UAPI socket that
+/// wg(8) talks to. It stops when asked (SIGTERM/SIGINT), when the interface is deleted (<c>ip link del</c>) or when
+/// its UAPI socket file is removed — the three exits wireguard-go has, which wg-quick relies on.
+/// </summary>
+internal sealed class TunnelHost : IDisposable
+{
+    private readonly ManualResetEventSlim _stop = new();
+    private readonly Tun _tun;
+    private readonly Device _device;
+    private readonly UapiServer _uapi;
+    private string _stopReason = "";
+
+    public string InterfaceName { get; }
+
+    public Device Device => _device;
+
+    public Tun Tun => _tun;
+
+    private TunnelHost(string interfaceName, Tun tun, Device device, UapiServer uapi)
+    {
+        InterfaceName = interfaceName;
+        _tun = tun;
+        _device = device;
+        _uapi = uapi;
+    }
+
+    /// <summary>Creates the interface and its UAPI socket and starts moving packets.</summary>
+    public static TunnelHost Start(string interfaceName, Action? changed = null)
+    {
+        TunnelHost? host = null;
+        Tun tun = Tun.Create(interfaceName, e => host?.OnTunEvent(e));
+        Device? device = null;
+        UapiServer? uapi = null;
+        try
+        {
+            device = new Device(tun, OpenBind);
+            uapi = new UapiServer(tun.Name, new UapiDeviceAdapter(device) { Changed = changed }) { Log = Log.Verbose };
+            host = new TunnelHost(tun.Name, tun, device, uapi);
+            device.Faulted += e => host.RequestStop($"engine fault: {e.Message}");
+            device.Start();
+            Log.Info($"interface {tun.Name} is up; UAPI on {uapi.SocketPath}");
+            return host;
+        }
+        catch
+        {
+            uapi?.Dispose();
+            if (device is not null)
+                device.Dispose(); // the device owns the TUN
+            else
+                tun.Dispose();
+            throw;
+        }
+    }
+
+    private static UdpBind OpenBind(ushort port, uint mark)
+    {
+        UdpBind bind = UdpBind.Open(port);
+        if (mark != 0)
+            bind.SetMark(mark);
+        Log.Verbose($"UDP bound on port {bind.Port}{(mark != 0 ? $", fwmark 0x{mark:x}" : "")}");
+        return bind;
+    }
+
+    private void OnTunEvent(TunEvent e)
+    {
+        switch (e)
+        {
+            case TunEvent.Deleted:
+                RequestStop($"interface {InterfaceName} was deleted");
+                break;
+            case TunEvent.MtuChanged:
+                Log.Verbose($"MTU is now {_tun.Mtu}");
+                break;
+            default:
+                Log.Verbose($"interface {e.ToString().ToLowerInvariant()}");
+                break;
+        }
+    }
+
+    /// <summary>Asks the host to stop; <see cref="WaitForStop"/> returns with the reason.</summary>
+    public void RequestStop(string reason)
+    {
+        lock (_stop)
+        {
+            if (_stop.IsSet)
+                return;
+            _stopReason = reason;
+            _stop.Set();
+        }
+    }
+
+    /// <summary>Blocks until a stop is requested or the UAPI socket file disappears; returns the reason.</summary>
+    public string WaitForStop()
+    {
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        while (!_stop.Wait(500))
+        {
+            if (!_uapi.SocketFileIsOurs)
+                RequestStop($"UAPI socket {_uapi.SocketPath} was removed");
+        }
+        return _stopReason;
+    }
+
+    private void OnSignal(PosixSignalContext context)
+    {
+        context.Cancel = true; // we shut down in order ourselves
+        RequestStop($"received {context.Signal}");
+    }
+
+    public void Dispose()
+    {
+        _uapi.Dispose();
+        _device.Stop();
+        _device.Dispose();
+        _stop.Dispose();
+    }
+}
