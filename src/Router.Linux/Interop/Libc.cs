@@ -52,6 +52,10 @@ internal static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "eventfd", SetLastError = true)]
     internal static partial int EventFd(uint initial, int flags);
 
+    /// <summary>stat(2); callers read only st_dev and st_ino (the first two 8-byte fields on LP64 Linux).</summary>
+    [LibraryImport(Library, EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Stat(string path, byte* buffer);
+
     [LibraryImport(Library, EntryPoint = "if_nametoindex", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial uint IfNameToIndex(string name);
 }
