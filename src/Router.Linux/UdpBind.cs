@@ -41,6 +41,7 @@ public sealed unsafe class UdpBind : IBind
     private long _truncated;
     private long _sendErrors;
     private long _sourceFallbacks;
+    private volatile int _lastSendErrno;
 
     public ushort Port { get; }
 
@@ -61,6 +62,8 @@ public sealed unsafe class UdpBind : IBind
     public long SendErrors => Interlocked.Read(ref _sendErrors);
     /// <summary>Sends that fell back from a vanished sticky source address to the kernel's choice.</summary>
     public long SourceFallbacks => Interlocked.Read(ref _sourceFallbacks);
+    /// <summary>The errno of the most recent failed send (for logs); 0 when none failed.</summary>
+    public int LastSendErrno => _lastSendErrno;
 
     private UdpBind(SafeFd? v4, SafeFd? v6, SafeFd wake, ushort port, int batchSize)
     {
@@ -343,7 +346,7 @@ public sealed unsafe class UdpBind : IBind
             else if (cmsg->Level == IPPROTO_IPV6 && cmsg->Type == IPV6_PKTINFO)
             {
                 In6PktInfo* info = (In6PktInfo*)data;
-                MemoryMarshal.Write(local, info->Address);
+                new ReadOnlySpan<byte>(info->Address, 16).CopyTo(local);
                 localLength = 16;
                 localInterface = info->IfIndex;
             }
@@ -354,7 +357,7 @@ public sealed unsafe class UdpBind : IBind
         ushort port = BinaryPrimitives.ReverseEndianness(name->Port);
         ReadOnlySpan<byte> remote = name->Family == AF_INET
             ? new ReadOnlySpan<byte>(&((SockAddrIn*)name)->Address, 4)
-            : new ReadOnlySpan<byte>(&name->Address, 16);
+            : new ReadOnlySpan<byte>(name->Address, 16);
         return Endpoint.FromBytes(remote, port, local[..localLength], localInterface);
     }
 
@@ -447,7 +450,7 @@ public sealed unsafe class UdpBind : IBind
                 {
                     SockAddrIn6* address = (SockAddrIn6*)name;
                     *address = new SockAddrIn6 { Family = AF_INET6, Port = BinaryPrimitives.ReverseEndianness(endpoint.Port) };
-                    endpoint.WriteAddress(new Span<byte>(&address->Address, 16));
+                    endpoint.WriteAddress(new Span<byte>(address->Address, 16));
                     nameLength = (uint)sizeof(SockAddrIn6);
                     if (localRaw != UInt128.Zero)
                     {
@@ -455,12 +458,10 @@ public sealed unsafe class UdpBind : IBind
                         *cmsg = new CMsgHdr { Length = (nuint)CMsgHdr.Len(sizeof(In6PktInfo)), Level = IPPROTO_IPV6, Type = IPV6_PKTINFO };
                         byte firstByte = *(byte*)&localRaw, secondByte = *((byte*)&localRaw + 1);
                         bool linkLocal = firstByte == 0xfe && (secondByte & 0xc0) == 0x80;
-                        *(In6PktInfo*)((byte*)cmsg + CMsgHdr.HeaderSize) = new In6PktInfo
-                        {
-                            Address = localRaw,
-                            // A link-local source only means something together with its interface.
-                            IfIndex = linkLocal ? endpoint.LocalInterface : 0,
-                        };
+                        In6PktInfo* info = (In6PktInfo*)((byte*)cmsg + CMsgHdr.HeaderSize);
+                        Unsafe.WriteUnaligned(info->Address, localRaw);
+                        // A link-local source only means something together with its interface.
+                        info->IfIndex = linkLocal ? endpoint.LocalInterface : 0;
                         if (linkLocal)
                             address->ScopeId = (uint)endpoint.LocalInterface;
                         controlLength = (nuint)CMsgHdr.Space(sizeof(In6PktInfo));
@@ -503,7 +504,9 @@ public sealed unsafe class UdpBind : IBind
             if (errno == Errno.EINTR)
                 continue;
             ref MsgHdr failed = ref messages[done].Header;
-            if ((errno == Errno.EINVAL || errno == Errno.EADDRNOTAVAIL) && failed.Control != null)
+            // A pinned source that is no longer local fails with EINVAL for IPv6 (ip6_datagram_send_ctl) and
+            // ENETUNREACH for IPv4 (the output route lookup); EADDRNOTAVAIL covers the rest. Retrying costs one call.
+            if ((errno is Errno.EINVAL or Errno.EADDRNOTAVAIL or Errno.ENETUNREACH) && failed.Control != null)
             {
                 // The sticky source left the host: let the kernel choose, and tell the caller through the endpoint.
                 failed.Control = null;
@@ -514,6 +517,7 @@ public sealed unsafe class UdpBind : IBind
                 continue;
             }
             Interlocked.Increment(ref _sendErrors);
+            _lastSendErrno = errno;
             done++;
         }
     }

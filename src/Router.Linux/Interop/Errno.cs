@@ -13,6 +13,7 @@ internal static class Errno
     internal const int EMSGSIZE = 90;
     internal const int EADDRINUSE = 98;
     internal const int EADDRNOTAVAIL = 99;
+    internal const int ENETUNREACH = 101;
     internal const int ENOBUFS = 105;
     internal const int ECONNREFUSED = 111;
 }

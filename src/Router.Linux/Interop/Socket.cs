@@ -86,13 +86,14 @@ internal static unsafe partial class Socket
     }
 
     /// <summary>struct sockaddr_in6 (28 bytes); port in network order.</summary>
+    /// <remarks>Addresses are byte arrays, never UInt128: .NET aligns UInt128 to 16 bytes, C's in6_addr to 4.</remarks>
     [StructLayout(LayoutKind.Sequential)]
-    internal struct SockAddrIn6
+    internal unsafe struct SockAddrIn6
     {
         internal ushort Family;
         internal ushort Port;
         internal uint FlowInfo;
-        internal UInt128 Address;
+        internal fixed byte Address[16];
         internal uint ScopeId;
     }
 
@@ -107,9 +108,9 @@ internal static unsafe partial class Socket
 
     /// <summary>struct in6_pktinfo (20 bytes).</summary>
     [StructLayout(LayoutKind.Sequential)]
-    internal struct In6PktInfo
+    internal unsafe struct In6PktInfo
     {
-        internal UInt128 Address;
+        internal fixed byte Address[16];
         internal int IfIndex;
     }
 
