@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using System.Net;
-using System.Net.Sockets;
 using Router.Tunnel.IO;
 
 namespace Router.Linux.Uapi;
@@ -246,21 +244,100 @@ public sealed class UapiParser
     /// <summary>Strict dotted-quad IPv4 (no leading zeros), or IPv6 text without a zone; host-order bits.</summary>
     internal static bool TryParseAddress(ReadOnlySpan<byte> text, out UInt128 address, out bool isIPv6)
     {
-        address = 0;
         isIPv6 = text.Contains((byte)':');
-        if (!isIPv6)
-            return TryParseIPv4(text, out address);
-        if (text.Length > 45 || text.ContainsAnyExcept("0123456789abcdefABCDEF:."u8))
+        if (isIPv6)
+            return TryParseIPv6(text, out address);
+        bool ok = TryParseIPv4(text, out uint v4);
+        address = v4;
+        return ok;
+    }
+
+    /// <summary>
+    /// RFC 4291 section 2.2 text: eight groups of 1-4 hex digits, at most one "::" standing for one or more zero groups,
+    /// optionally ending in a dotted quad. Written out (rather than IPAddress.TryParse) so that 130,000 lines parse
+    /// without an allocation each.
+    /// </summary>
+    internal static bool TryParseIPv6(ReadOnlySpan<byte> text, out UInt128 address)
+    {
+        address = 0;
+        Span<ushort> groups = stackalloc ushort[8];
+        int count = 0, ellipsis = -1, i = 0;
+        if (text.Length < 2)
             return false;
-        if (!IPAddress.TryParse(text, out IPAddress? ip) || ip.AddressFamily != AddressFamily.InterNetworkV6)
-            return false;
-        Span<byte> bytes = stackalloc byte[16];
-        ip.TryWriteBytes(bytes, out _);
-        address = BinaryPrimitives.ReadUInt128BigEndian(bytes);
+        if (text[0] == (byte)':')
+        {
+            if (text[1] != (byte)':')
+                return false;
+            ellipsis = 0;
+            i = 2;
+        }
+        while (i < text.Length)
+        {
+            if (count == 8)
+                return false;
+            int end = i;
+            uint group = 0;
+            while (end < text.Length && end - i < 5 && HexDigit(text[end]) is int digit and >= 0)
+            {
+                group = (group << 4) | (uint)digit;
+                end++;
+            }
+            if (end < text.Length && text[end] == (byte)'.')
+            {
+                // A dotted quad supplies the last two groups.
+                if (count > 6 || !TryParseIPv4(text[i..], out uint v4))
+                    return false;
+                groups[count++] = (ushort)(v4 >> 16);
+                groups[count++] = (ushort)v4;
+                i = text.Length;
+                break;
+            }
+            if (end == i || end - i > 4)
+                return false;
+            groups[count++] = (ushort)group;
+            i = end;
+            if (i == text.Length)
+                break;
+            if (text[i] != (byte)':')
+                return false;
+            i++;
+            if (i < text.Length && text[i] == (byte)':')
+            {
+                if (ellipsis >= 0)
+                    return false;
+                ellipsis = count;
+                i++;
+            }
+            else if (i == text.Length)
+            {
+                return false; // a single trailing ':'
+            }
+        }
+        if (ellipsis < 0 ? count != 8 : count == 8)
+            return false; // "::" must stand for at least one group
+        if (ellipsis >= 0)
+        {
+            int moved = count - ellipsis;
+            for (int k = 0; k < moved; k++)
+                groups[7 - k] = groups[count - 1 - k];
+            groups[ellipsis..(8 - moved)].Clear();
+        }
+        UInt128 result = 0;
+        foreach (ushort g in groups)
+            result = (result << 16) | g;
+        address = result;
         return true;
     }
 
-    private static bool TryParseIPv4(ReadOnlySpan<byte> text, out UInt128 address)
+    private static int HexDigit(byte c) => c switch
+    {
+        >= (byte)'0' and <= (byte)'9' => c - '0',
+        >= (byte)'a' and <= (byte)'f' => c - 'a' + 10,
+        >= (byte)'A' and <= (byte)'F' => c - 'A' + 10,
+        _ => -1,
+    };
+
+    private static bool TryParseIPv4(ReadOnlySpan<byte> text, out uint address)
     {
         address = 0;
         uint result = 0;

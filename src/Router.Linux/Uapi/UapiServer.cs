@@ -104,7 +104,7 @@ public sealed class UapiServer : IDisposable
     }
 
     /// <summary>(st_dev, st_ino) of the path, or zeros when it is gone.</summary>
-    private static unsafe (long, long) Identity(string path)
+    internal static unsafe (long, long) Identity(string path)
     {
         // st_dev and st_ino lead struct stat on every 64-bit Linux ABI; the rest of the layout differs, so it is skipped.
         byte* buffer = stackalloc byte[256];
