@@ -1,0 +1,314 @@
+using System.ComponentModel;
+using System.Runtime.InteropServices;
+using System.Text;
+using Router.Linux.Interop;
+using Router.Tunnel.IO;
+
+namespace Router.Linux;
+
+/// <summary>
+/// A Linux TUN interface (/dev/net/tun, IFF_TUN | IFF_NO_PI): whole IP packets in and out, in batches.
+/// Creates the interface or attaches to an existing one of that name.
+/// </summary>
+/// <remarks>
+/// Read: poll for the first packet, then drain without blocking up to the batch size. Write: one write(2) per packet
+/// under a lock, so batches from different threads never interleave. The MTU is read at open and then followed through
+/// rtnetlink notifications. Deletion of the interface shows as POLLERR/EBADFD on the descriptor (the kernel detaches
+/// the queue), so <see cref="Read"/> returns 0 and <see cref="TunEvent.Deleted"/> is reported.
+/// Moving the interface to another namespace keeps the descriptor valid; MTU and link changes made in the new
+/// namespace are then not seen (the monitor stays in the namespace this object was created in).
+/// Issue 9 seam: IFF_VNET_HDR + TUNSETOFFLOAD go in <see cref="Create"/>; a virtio-net header then precedes each packet,
+/// read and written at Offset - VnetHeaderSize (the headroom has room for it).
+/// </remarks>
+public sealed unsafe class Tun : ITun
+{
+    public const int DefaultBatchSize = 128;
+
+    private readonly SafeFd _fd;
+    private readonly SafeFd _wake;
+    private readonly Rtnetlink _rtnetlink;
+    private readonly LinkMonitor _monitor;
+    private readonly Action<TunEvent>? _events;
+    private readonly Lock _writeLock = new();
+    private volatile int _mtu;
+    private volatile bool _deleted;
+    private volatile bool _closed;
+    private volatile bool _movedAway;
+    private long _readErrors;
+    private long _writeErrors;
+
+    /// <summary>The interface name the kernel settled on.</summary>
+    public string Name { get; }
+
+    /// <summary>The interface index in the namespace it was created in.</summary>
+    public int InterfaceIndex { get; }
+
+    public int Mtu => _mtu;
+
+    public int BatchSize { get; }
+
+    /// <summary>True once the interface is gone; <see cref="Read"/> then returns 0.</summary>
+    public bool IsDeleted => _deleted;
+
+    /// <summary>Reads that failed for another reason than "nothing to read".</summary>
+    public long ReadErrors => Interlocked.Read(ref _readErrors);
+
+    /// <summary>Packets the kernel refused (interface down, malformed packet).</summary>
+    public long WriteErrors => Interlocked.Read(ref _writeErrors);
+
+    private Tun(SafeFd fd, SafeFd wake, string name, int index, int batchSize, Action<TunEvent>? events)
+    {
+        _fd = fd;
+        _wake = wake;
+        Name = name;
+        InterfaceIndex = index;
+        BatchSize = batchSize;
+        _events = events;
+        _rtnetlink = new Rtnetlink();
+        _monitor = new LinkMonitor(OnLinkEvent);
+        // Read after the monitor is listening, so a change in between is not missed.
+        _mtu = _rtnetlink.GetLink(index).Mtu;
+    }
+
+    /// <summary>
+    /// Creates the TUN interface <paramref name="name"/> (or attaches to it) in the calling thread's network namespace.
+    /// <paramref name="events"/> is called on a background thread.
+    /// </summary>
+    public static Tun Create(string name, Action<TunEvent>? events = null, int batchSize = DefaultBatchSize)
+    {
+        int nameBytes = Encoding.UTF8.GetByteCount(name);
+        if (nameBytes is 0 or >= TunIoctl.IFNAMSIZ)
+            throw new ArgumentException($"An interface name has 1 to {TunIoctl.IFNAMSIZ - 1} bytes.", nameof(name));
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+
+        int fd = Libc.Open("/dev/net/tun", Libc.O_RDWR | Libc.O_CLOEXEC | Libc.O_NONBLOCK);
+        if (fd < 0)
+            throw new Win32Exception(Marshal.GetLastPInvokeError(), "open /dev/net/tun");
+        var handle = new SafeFd(fd);
+        try
+        {
+            var request = new TunIoctl.IfReq { Flags = TunIoctl.IFF_TUN | TunIoctl.IFF_NO_PI };
+            Encoding.UTF8.GetBytes(name, new Span<byte>(request.Name, TunIoctl.IFNAMSIZ - 1));
+            if (Libc.Ioctl(fd, TunIoctl.TUNSETIFF, &request) != 0)
+                throw new Win32Exception(Marshal.GetLastPInvokeError(), $"TUNSETIFF {name}");
+            string actual = Encoding.UTF8.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(request.Name));
+            int wake = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+            if (wake < 0)
+                throw new Win32Exception(Marshal.GetLastPInvokeError(), "eventfd");
+            var wakeHandle = new SafeFd(wake);
+            try
+            {
+                return new Tun(handle, wakeHandle, actual, Rtnetlink.IndexOf(actual), batchSize, events);
+            }
+            catch
+            {
+                wakeHandle.Dispose();
+                throw;
+            }
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Sets the interface MTU (68..65535); the new value shows in <see cref="Mtu"/> at once.</summary>
+    public void SetMtu(int mtu)
+    {
+        _rtnetlink.SetMtu(InterfaceIndex, mtu);
+        _mtu = mtu;
+    }
+
+    /// <summary>Sets the link administratively up or down.</summary>
+    public void SetUp(bool up) => _rtnetlink.SetUp(InterfaceIndex, up);
+
+    /// <summary>The rtnetlink client of this interface's namespace (addresses and routes for it).</summary>
+    public Rtnetlink Rtnetlink => _rtnetlink;
+
+    public int Read(Span<PacketBuffer> packets)
+    {
+        if (packets.IsEmpty || _closed || _deleted)
+            return 0;
+        bool fdRef = false, wakeRef = false;
+        try
+        {
+            _fd.DangerousAddRef(ref fdRef);
+            _wake.DangerousAddRef(ref wakeRef);
+            return ReadCore(packets[..Math.Min(packets.Length, BatchSize)]);
+        }
+        catch (ObjectDisposedException)
+        {
+            return 0; // closed under us: same as a close during the wait
+        }
+        finally
+        {
+            if (wakeRef)
+                _wake.DangerousRelease();
+            if (fdRef)
+                _fd.DangerousRelease();
+        }
+    }
+
+    private int ReadCore(Span<PacketBuffer> packets)
+    {
+        int fd = _fd.Fd;
+        Libc.PollFd* fds = stackalloc Libc.PollFd[2];
+        while (true)
+        {
+            fds[0] = new Libc.PollFd { Fd = fd, Events = Libc.POLLIN };
+            fds[1] = new Libc.PollFd { Fd = _wake.Fd, Events = Libc.POLLIN };
+            if (Libc.Poll(fds, 2, -1) < 0)
+            {
+                if (Marshal.GetLastPInvokeError() == Errno.EINTR)
+                    continue;
+                Interlocked.Increment(ref _readErrors);
+                return 0;
+            }
+            if (_closed || fds[1].Revents != 0)
+                return 0;
+            if ((fds[0].Revents & (Libc.POLLERR | Libc.POLLHUP | Libc.POLLNVAL)) != 0 && (fds[0].Revents & Libc.POLLIN) == 0)
+            {
+                MarkDeleted();
+                return 0;
+            }
+
+            int count = 0;
+            while (count < packets.Length)
+            {
+                PacketBuffer packet = packets[count];
+                nint n;
+                fixed (byte* data = packet.Data)
+                    n = Libc.Read(fd, data + PacketBuffer.Headroom, PacketBuffer.MaxPayload);
+                if (n > 0)
+                {
+                    packet.Offset = PacketBuffer.Headroom;
+                    packet.Length = (int)n;
+                    packet.Endpoint = default;
+                    count++;
+                    continue;
+                }
+                int errno = n < 0 ? Marshal.GetLastPInvokeError() : Errno.EBADFD;
+                if (errno == Errno.EINTR)
+                    continue;
+                if (errno == Errno.EAGAIN)
+                    break;
+                if (errno == Errno.EBADFD)
+                {
+                    MarkDeleted();
+                    return count; // the packets already read still count; the next call returns 0
+                }
+                Interlocked.Increment(ref _readErrors);
+                break;
+            }
+            if (count > 0)
+                return count;
+        }
+    }
+
+    public void Write(ReadOnlySpan<PacketBuffer> packets)
+    {
+        if (packets.IsEmpty || _closed)
+            return;
+        bool fdRef = false;
+        try
+        {
+            _fd.DangerousAddRef(ref fdRef);
+            int fd = _fd.Fd;
+            lock (_writeLock)
+            {
+                foreach (PacketBuffer packet in packets)
+                {
+                    while (true)
+                    {
+                        nint n;
+                        fixed (byte* data = packet.Data)
+                            n = Libc.Write(fd, data + packet.Offset, (nuint)packet.Length);
+                        if (n >= 0)
+                            break;
+                        int errno = Marshal.GetLastPInvokeError();
+                        if (errno == Errno.EINTR)
+                            continue;
+                        if (errno == Errno.EBADFD)
+                            MarkDeleted();
+                        Interlocked.Increment(ref _writeErrors);
+                        break;
+                    }
+                }
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed while a writer was on its way in: nothing to write to.
+        }
+        finally
+        {
+            if (fdRef)
+                _fd.DangerousRelease();
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_closed)
+            return;
+        _closed = true;
+        Wake();
+        _monitor.Dispose();
+        _rtnetlink.Dispose();
+        _fd.Dispose();
+        _wake.Dispose();
+    }
+
+    private void Wake()
+    {
+        bool added = false;
+        try
+        {
+            _wake.DangerousAddRef(ref added);
+            ulong one = 1;
+            Libc.Write(_wake.Fd, (byte*)&one, sizeof(ulong));
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            if (added)
+                _wake.DangerousRelease();
+        }
+    }
+
+    private void MarkDeleted()
+    {
+        if (_deleted)
+            return;
+        _deleted = true;
+        Wake();
+        _events?.Invoke(TunEvent.Deleted);
+    }
+
+    private void OnLinkEvent(LinkEvent e)
+    {
+        // Once the link left this namespace, its old index may be reused here by an unrelated interface.
+        if (e.InterfaceIndex != InterfaceIndex || _movedAway)
+            return;
+        switch (e.Kind)
+        {
+            case LinkEventKind.LinkChanged:
+                if (e.Mtu > 0 && e.Mtu != _mtu)
+                {
+                    _mtu = e.Mtu;
+                    _events?.Invoke(TunEvent.MtuChanged);
+                }
+                _events?.Invoke(e.IsUp ? TunEvent.Up : TunEvent.Down);
+                break;
+            case LinkEventKind.LinkDeleted:
+                MarkDeleted();
+                break;
+            case LinkEventKind.LinkMovedAway:
+                _movedAway = true; // the descriptor stays valid; deletion now shows only on the descriptor
+                break;
+        }
+    }
+}

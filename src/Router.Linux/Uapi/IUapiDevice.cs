@@ -1,0 +1,17 @@
+namespace Router.Linux.Uapi;
+
+/// <summary>
+/// What the UAPI server drives: the daemon's device (or a test fake). The server serializes calls, so an
+/// implementation sees one Get or Set at a time.
+/// </summary>
+public interface IUapiDevice
+{
+    /// <summary>Writes the device state (usually <see cref="UapiWriter.WriteDevice"/> of a snapshot). The server adds "errno=0".</summary>
+    void Get(UapiWriter writer);
+
+    /// <summary>
+    /// Applies a parsed, valid set request in order and returns 0 or a negative errno (<see cref="UapiErrno"/>).
+    /// The request's secrets are wiped when this returns: copy what must be kept.
+    /// </summary>
+    int Set(UapiSetRequest request);
+}

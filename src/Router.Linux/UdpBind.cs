@@ -1,0 +1,571 @@
+using System.Buffers.Binary;
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Router.Linux.Interop;
+using Router.Tunnel.IO;
+using static Router.Linux.Interop.Socket;
+
+namespace Router.Linux;
+
+/// <summary>
+/// The outer UDP side: one IPv4 and one IPv6-only socket on the same port, moved in batches with recvmmsg/sendmmsg.
+/// Each received datagram carries the local address it arrived on (IP_PKTINFO / IPV6_RECVPKTINFO) in its endpoint,
+/// and replies are sent from that address ("sticky" source, as the kernel implementation does). When the pinned
+/// source is gone (EINVAL / EADDRNOTAVAIL), the datagram is sent again without it, the buffer's endpoint is
+/// rewritten without the source, and <see cref="SourceFallbacks"/> counts it: sticky, but not too sticky.
+/// </summary>
+/// <remarks>
+/// One thread receives, any number send (each send builds its message vectors on its own stack). The sockets belong
+/// to the network namespace of the thread that opened them. A new listen port means a new UdpBind.
+/// </remarks>
+public sealed unsafe class UdpBind : IBind
+{
+    public const int DefaultBatchSize = 128;
+
+    /// <summary>Socket buffer size the reference implementation asks for (forced past rmem_max when permitted).</summary>
+    public const int SocketBufferSize = 7 << 20;
+
+    // Room for one in6_pktinfo or in_pktinfo control message.
+    private const int ControlSize = 64;
+    private static readonly int SockAddrSize = sizeof(SockAddrIn6);
+
+    private readonly SafeFd? _v4;
+    private readonly SafeFd? _v6;
+    private readonly SafeFd _wake;
+    private readonly ReceiveVectors? _receive4;
+    private readonly ReceiveVectors? _receive6;
+    private volatile bool _closed;
+    private uint _mark;
+    private long _receiveErrors;
+    private long _truncated;
+    private long _sendErrors;
+    private long _sourceFallbacks;
+    private volatile int _lastSendErrno;
+
+    public ushort Port { get; }
+
+    public int BatchSize { get; }
+
+    /// <summary>True when an IPv4 socket is open.</summary>
+    public bool HasIPv4 => _v4 is not null;
+
+    /// <summary>True when an IPv6 socket is open.</summary>
+    public bool HasIPv6 => _v6 is not null;
+
+    /// <summary>The fwmark (SO_MARK) now set on the sockets; 0 = none.</summary>
+    public uint Mark => Volatile.Read(ref _mark);
+
+    public long ReceiveErrors => Interlocked.Read(ref _receiveErrors);
+    /// <summary>Datagrams larger than a buffer, dropped.</summary>
+    public long Truncated => Interlocked.Read(ref _truncated);
+    public long SendErrors => Interlocked.Read(ref _sendErrors);
+    /// <summary>Sends that fell back from a vanished sticky source address to the kernel's choice.</summary>
+    public long SourceFallbacks => Interlocked.Read(ref _sourceFallbacks);
+    /// <summary>The errno of the most recent failed send (for logs); 0 when none failed.</summary>
+    public int LastSendErrno => _lastSendErrno;
+
+    private UdpBind(SafeFd? v4, SafeFd? v6, SafeFd wake, ushort port, int batchSize)
+    {
+        _v4 = v4;
+        _v6 = v6;
+        _wake = wake;
+        Port = port;
+        BatchSize = batchSize;
+        if (v4 is not null)
+            _receive4 = new ReceiveVectors(batchSize);
+        if (v6 is not null)
+            _receive6 = new ReceiveVectors(batchSize);
+    }
+
+    /// <summary>
+    /// Opens both sockets on <paramref name="port"/> (0: the kernel picks one for IPv4 and IPv6 reuses it).
+    /// Throws <see cref="Win32Exception"/> (EADDRINUSE) when the port is taken.
+    /// </summary>
+    public static UdpBind Open(ushort port, int batchSize = DefaultBatchSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(batchSize, 1024); // UIO_MAXIOV bounds one mmsg call
+        // With port 0 the IPv4 choice can be taken for IPv6 already; try again with another (as wireguard-go does).
+        for (int attempt = 0; ; attempt++)
+        {
+            SafeFd? v4 = null, v6 = null;
+            try
+            {
+                ushort actual = port;
+                v4 = OpenSocket(AF_INET, ref actual);
+                v6 = OpenSocket(AF_INET6, ref actual);
+                if (v4 is null && v6 is null)
+                    throw new Win32Exception(Errno.EADDRNOTAVAIL, "neither IPv4 nor IPv6 is available");
+                int wake = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+                if (wake < 0)
+                    throw new Win32Exception(Marshal.GetLastPInvokeError(), "eventfd");
+                return new UdpBind(v4, v6, new SafeFd(wake), actual, batchSize);
+            }
+            catch (Win32Exception e) when (port == 0 && e.NativeErrorCode == Errno.EADDRINUSE && attempt < 100)
+            {
+                v4?.Dispose();
+                v6?.Dispose();
+            }
+            catch
+            {
+                v4?.Dispose();
+                v6?.Dispose();
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Opens and binds one socket; null when the family is not supported on this host.</summary>
+    private static SafeFd? OpenSocket(int family, ref ushort port)
+    {
+        int fd = Create(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == 97 /* EAFNOSUPPORT */)
+                return null;
+            throw new Win32Exception(errno, "socket(UDP)");
+        }
+        var handle = new SafeFd(fd);
+        try
+        {
+            SetBuffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
+            SetBuffer(fd, SO_SNDBUFFORCE, SO_SNDBUF);
+            int rc;
+            if (family == AF_INET)
+            {
+                Check(SetInt(fd, IPPROTO_IP, IP_PKTINFO, 1), "IP_PKTINFO");
+                var address = new SockAddrIn { Family = AF_INET, Port = BinaryPrimitives.ReverseEndianness(port) };
+                rc = Bind(fd, &address, (uint)sizeof(SockAddrIn));
+            }
+            else
+            {
+                Check(SetInt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1), "IPV6_V6ONLY");
+                Check(SetInt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1), "IPV6_RECVPKTINFO");
+                var address = new SockAddrIn6 { Family = AF_INET6, Port = BinaryPrimitives.ReverseEndianness(port) };
+                rc = Bind(fd, &address, (uint)sizeof(SockAddrIn6));
+            }
+            if (rc != 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (family == AF_INET6 && errno == Errno.EADDRNOTAVAIL)
+                {
+                    handle.Dispose(); // IPv6 disabled in this namespace: carry on with IPv4 alone
+                    return null;
+                }
+                throw new Win32Exception(errno, $"bind UDP port {port}");
+            }
+            if (port == 0)
+            {
+                SockAddrIn6 bound = default;
+                uint length = (uint)sizeof(SockAddrIn6);
+                Check(GetSockName(fd, &bound, &length), "getsockname");
+                port = BinaryPrimitives.ReverseEndianness(bound.Port);
+            }
+            return handle;
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    private static void SetBuffer(int fd, int forced, int plain)
+    {
+        // FORCE needs CAP_NET_ADMIN; without it the plain option is capped at net.core.[rw]mem_max.
+        if (SetInt(fd, SOL_SOCKET, forced, SocketBufferSize) != 0)
+            SetInt(fd, SOL_SOCKET, plain, SocketBufferSize);
+    }
+
+    private static void Check(int rc, string what)
+    {
+        if (rc != 0)
+            throw new Win32Exception(Marshal.GetLastPInvokeError(), what);
+    }
+
+    /// <summary>Sets the fwmark on both sockets (0 clears it). Needs CAP_NET_ADMIN.</summary>
+    public void SetMark(uint mark)
+    {
+        foreach (SafeFd? socket in (ReadOnlySpan<SafeFd?>)[_v4, _v6])
+            if (socket is not null)
+                Check(SetInt(socket.Fd, SOL_SOCKET, SO_MARK, (int)mark), "SO_MARK");
+        Volatile.Write(ref _mark, mark);
+    }
+
+    /// <summary>The socket buffer sizes the kernel granted (receive, send) on the first open socket; for tests and logs.</summary>
+    public (int Receive, int Send) BufferSizes()
+    {
+        int fd = (_v4 ?? _v6)!.Fd;
+        GetInt(fd, SOL_SOCKET, SO_RCVBUF, out int receive);
+        GetInt(fd, SOL_SOCKET, SO_SNDBUF, out int send);
+        return (receive, send);
+    }
+
+    /// <summary>Reads SO_MARK back from the kernel (IPv4 socket, or IPv6 when alone).</summary>
+    public uint ReadMarkFromKernel()
+    {
+        GetInt((_v4 ?? _v6)!.Fd, SOL_SOCKET, SO_MARK, out int mark);
+        return (uint)mark;
+    }
+
+    public int Receive(Span<PacketBuffer> packets)
+    {
+        if (packets.IsEmpty || _closed)
+            return 0;
+        bool r4 = false, r6 = false, rw = false;
+        try
+        {
+            _v4?.DangerousAddRef(ref r4);
+            _v6?.DangerousAddRef(ref r6);
+            _wake.DangerousAddRef(ref rw);
+            return ReceiveCore(packets);
+        }
+        catch (ObjectDisposedException)
+        {
+            return 0;
+        }
+        finally
+        {
+            if (rw)
+                _wake.DangerousRelease();
+            if (r6)
+                _v6!.DangerousRelease();
+            if (r4)
+                _v4!.DangerousRelease();
+        }
+    }
+
+    private int ReceiveCore(Span<PacketBuffer> packets)
+    {
+        Libc.PollFd* fds = stackalloc Libc.PollFd[3];
+        int v4 = _v4?.Fd ?? -1, v6 = _v6?.Fd ?? -1;
+        while (true)
+        {
+            // poll ignores negative descriptors, so a missing family costs nothing.
+            fds[0] = new Libc.PollFd { Fd = v4, Events = Libc.POLLIN };
+            fds[1] = new Libc.PollFd { Fd = v6, Events = Libc.POLLIN };
+            fds[2] = new Libc.PollFd { Fd = _wake.Fd, Events = Libc.POLLIN };
+            if (Libc.Poll(fds, 3, -1) < 0)
+            {
+                if (Marshal.GetLastPInvokeError() == Errno.EINTR)
+                    continue;
+                Interlocked.Increment(ref _receiveErrors);
+                return 0;
+            }
+            if (_closed || fds[2].Revents != 0)
+                return 0;
+            int count = 0;
+            if (fds[0].Revents != 0)
+                count += ReceiveBatch(v4, _receive4!, packets);
+            if (fds[1].Revents != 0 && count < packets.Length)
+                count += ReceiveBatch(v6, _receive6!, packets[count..]);
+            if (count > 0)
+                return count;
+        }
+    }
+
+    private int ReceiveBatch(int fd, ReceiveVectors vectors, Span<PacketBuffer> packets)
+    {
+        int count = Math.Min(packets.Length, BatchSize);
+        MMsgHdr* messages = vectors.Messages;
+        for (int i = 0; i < count; i++)
+        {
+            vectors.IoVecs[i] = new IoVec
+            {
+                // PacketBuffer.Data lives on the pinned object heap, so its address is stable.
+                Base = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(packets[i].Data)) + PacketBuffer.Headroom,
+                Length = PacketBuffer.MaxPayload,
+            };
+            messages[i] = new MMsgHdr
+            {
+                Header = new MsgHdr
+                {
+                    Name = vectors.Names + i * SockAddrSize,
+                    NameLength = (uint)SockAddrSize,
+                    Iov = &vectors.IoVecs[i],
+                    IovLength = 1,
+                    Control = vectors.Controls + i * ControlSize,
+                    ControlLength = ControlSize,
+                },
+            };
+        }
+        int received;
+        do
+            received = ReceiveMessages(fd, messages, (uint)count, MSG_DONTWAIT, null);
+        while (received < 0 && Marshal.GetLastPInvokeError() == Errno.EINTR);
+        if (received < 0)
+        {
+            if (Marshal.GetLastPInvokeError() != Errno.EAGAIN)
+                Interlocked.Increment(ref _receiveErrors);
+            return 0;
+        }
+
+        int kept = 0;
+        for (int i = 0; i < received; i++)
+        {
+            ref MMsgHdr message = ref messages[i];
+            if ((message.Header.Flags & MSG_TRUNC) != 0)
+            {
+                Interlocked.Increment(ref _truncated);
+                continue;
+            }
+            PacketBuffer packet = packets[i];
+            packet.Offset = PacketBuffer.Headroom;
+            packet.Length = (int)message.Length;
+            packet.Endpoint = DecodeEndpoint(ref message.Header);
+            if (kept != i)
+                (packets[kept], packets[i]) = (packets[i], packets[kept]); // keep the returned ones first
+            kept++;
+        }
+        return kept;
+    }
+
+    private static Endpoint DecodeEndpoint(ref MsgHdr header)
+    {
+        Span<byte> local = stackalloc byte[16];
+        int localLength = 0;
+        int localInterface = 0;
+        byte* control = (byte*)header.Control;
+        nuint offset = 0;
+        while (offset + CMsgHdr.HeaderSize <= header.ControlLength)
+        {
+            CMsgHdr* cmsg = (CMsgHdr*)(control + offset);
+            if (cmsg->Length < CMsgHdr.HeaderSize)
+                break;
+            byte* data = (byte*)cmsg + CMsgHdr.HeaderSize;
+            if (cmsg->Level == IPPROTO_IP && cmsg->Type == IP_PKTINFO)
+            {
+                InPktInfo* info = (InPktInfo*)data;
+                // spec_dst is the local address a reply should leave from (what the routing decision picked).
+                MemoryMarshal.Write(local, info->SpecificDestination);
+                localLength = 4;
+                localInterface = info->IfIndex;
+            }
+            else if (cmsg->Level == IPPROTO_IPV6 && cmsg->Type == IPV6_PKTINFO)
+            {
+                In6PktInfo* info = (In6PktInfo*)data;
+                new ReadOnlySpan<byte>(info->Address, 16).CopyTo(local);
+                localLength = 16;
+                localInterface = info->IfIndex;
+            }
+            offset += (cmsg->Length + 7) & ~(nuint)7;
+        }
+
+        SockAddrIn6* name = (SockAddrIn6*)header.Name;
+        ushort port = BinaryPrimitives.ReverseEndianness(name->Port);
+        ReadOnlySpan<byte> remote = name->Family == AF_INET
+            ? new ReadOnlySpan<byte>(&((SockAddrIn*)name)->Address, 4)
+            : new ReadOnlySpan<byte>(name->Address, 16);
+        return Endpoint.FromBytes(remote, port, local[..localLength], localInterface);
+    }
+
+    public void Send(ReadOnlySpan<PacketBuffer> packets)
+    {
+        if (packets.IsEmpty || _closed)
+            return;
+        bool r4 = false, r6 = false;
+        try
+        {
+            _v4?.DangerousAddRef(ref r4);
+            _v6?.DangerousAddRef(ref r6);
+            while (!packets.IsEmpty)
+            {
+                int chunk = Math.Min(packets.Length, BatchSize);
+                SendChunk(packets[..chunk]);
+                packets = packets[chunk..];
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed while sending: the datagrams are dropped, as on a closed socket.
+        }
+        finally
+        {
+            if (r6)
+                _v6!.DangerousRelease();
+            if (r4)
+                _v4!.DangerousRelease();
+        }
+    }
+
+    private void SendChunk(ReadOnlySpan<PacketBuffer> packets)
+    {
+        int n = packets.Length;
+        // Everything on this thread's stack: concurrent senders share nothing. About 20 KiB for 128 datagrams.
+        MMsgHdr* messages = stackalloc MMsgHdr[n];
+        IoVec* iovecs = stackalloc IoVec[n];
+        byte* names = stackalloc byte[n * SockAddrSize];
+        byte* controls = stackalloc byte[n * ControlSize];
+        int* owners = stackalloc int[n];
+
+        // IPv4 first, then IPv6: two runs in the same arrays.
+        int v4Count = 0;
+        for (int pass = 0; pass < 2; pass++)
+        {
+            bool wantV4 = pass == 0;
+            int start = pass == 0 ? 0 : v4Count;
+            int count = start;
+            for (int i = 0; i < n; i++)
+            {
+                PacketBuffer packet = packets[i];
+                ref readonly Endpoint endpoint = ref packet.Endpoint;
+                if (endpoint.IsIPv4 != wantV4)
+                    continue;
+                if (!endpoint.IsSet || (wantV4 ? _v4 : _v6) is null)
+                {
+                    Interlocked.Increment(ref _sendErrors);
+                    continue;
+                }
+                iovecs[count] = new IoVec
+                {
+                    Base = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(packet.Data)) + packet.Offset,
+                    Length = (nuint)packet.Length,
+                };
+                byte* name = names + count * SockAddrSize;
+                byte* control = controls + count * ControlSize;
+                uint nameLength;
+                nuint controlLength = 0;
+                UInt128 localRaw = endpoint.LocalAddress; // network order in memory (see Endpoint)
+                if (wantV4)
+                {
+                    SockAddrIn* address = (SockAddrIn*)name;
+                    *address = new SockAddrIn { Family = AF_INET, Port = BinaryPrimitives.ReverseEndianness(endpoint.Port) };
+                    endpoint.WriteIPv4(new Span<byte>(&address->Address, 4));
+                    nameLength = (uint)sizeof(SockAddrIn);
+                    if (localRaw != UInt128.Zero)
+                    {
+                        CMsgHdr* cmsg = (CMsgHdr*)control;
+                        *cmsg = new CMsgHdr { Length = (nuint)CMsgHdr.Len(sizeof(InPktInfo)), Level = IPPROTO_IP, Type = IP_PKTINFO };
+                        // Only the source address is pinned; the route picks the interface, as the kernel's send4 does.
+                        *(InPktInfo*)((byte*)cmsg + CMsgHdr.HeaderSize) = new InPktInfo
+                        {
+                            SpecificDestination = *(uint*)((byte*)&localRaw + 12),
+                        };
+                        controlLength = (nuint)CMsgHdr.Space(sizeof(InPktInfo));
+                    }
+                }
+                else
+                {
+                    SockAddrIn6* address = (SockAddrIn6*)name;
+                    *address = new SockAddrIn6 { Family = AF_INET6, Port = BinaryPrimitives.ReverseEndianness(endpoint.Port) };
+                    endpoint.WriteAddress(new Span<byte>(address->Address, 16));
+                    nameLength = (uint)sizeof(SockAddrIn6);
+                    if (localRaw != UInt128.Zero)
+                    {
+                        CMsgHdr* cmsg = (CMsgHdr*)control;
+                        *cmsg = new CMsgHdr { Length = (nuint)CMsgHdr.Len(sizeof(In6PktInfo)), Level = IPPROTO_IPV6, Type = IPV6_PKTINFO };
+                        byte firstByte = *(byte*)&localRaw, secondByte = *((byte*)&localRaw + 1);
+                        bool linkLocal = firstByte == 0xfe && (secondByte & 0xc0) == 0x80;
+                        In6PktInfo* info = (In6PktInfo*)((byte*)cmsg + CMsgHdr.HeaderSize);
+                        Unsafe.WriteUnaligned(info->Address, localRaw);
+                        // A link-local source only means something together with its interface.
+                        info->IfIndex = linkLocal ? endpoint.LocalInterface : 0;
+                        if (linkLocal)
+                            address->ScopeId = (uint)endpoint.LocalInterface;
+                        controlLength = (nuint)CMsgHdr.Space(sizeof(In6PktInfo));
+                    }
+                }
+                messages[count] = new MMsgHdr
+                {
+                    Header = new MsgHdr
+                    {
+                        Name = name,
+                        NameLength = nameLength,
+                        Iov = &iovecs[count],
+                        IovLength = 1,
+                        Control = controlLength == 0 ? null : control,
+                        ControlLength = controlLength,
+                    },
+                };
+                owners[count] = i;
+                count++;
+            }
+            if (pass == 0)
+                v4Count = count;
+            if (count > start)
+                SendRun(wantV4 ? _v4!.Fd : _v6!.Fd, messages + start, owners + start, count - start, packets);
+        }
+    }
+
+    private void SendRun(int fd, MMsgHdr* messages, int* owners, int count, ReadOnlySpan<PacketBuffer> packets)
+    {
+        int done = 0;
+        while (done < count)
+        {
+            int sent = SendMessages(fd, messages + done, (uint)(count - done), 0);
+            if (sent > 0)
+            {
+                done += sent;
+                continue;
+            }
+            int errno = sent < 0 ? Marshal.GetLastPInvokeError() : Errno.EIO;
+            if (errno == Errno.EINTR)
+                continue;
+            ref MsgHdr failed = ref messages[done].Header;
+            // A pinned source that is no longer local fails with EINVAL for IPv6 (ip6_datagram_send_ctl) and
+            // ENETUNREACH for IPv4 (the output route lookup); EADDRNOTAVAIL covers the rest. Retrying costs one call.
+            if ((errno is Errno.EINVAL or Errno.EADDRNOTAVAIL or Errno.ENETUNREACH) && failed.Control != null)
+            {
+                // The sticky source left the host: let the kernel choose, and tell the caller through the endpoint.
+                failed.Control = null;
+                failed.ControlLength = 0;
+                PacketBuffer owner = packets[owners[done]];
+                owner.Endpoint = owner.Endpoint.WithoutSource();
+                Interlocked.Increment(ref _sourceFallbacks);
+                continue;
+            }
+            Interlocked.Increment(ref _sendErrors);
+            _lastSendErrno = errno;
+            done++;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_closed)
+            return;
+        _closed = true;
+        bool added = false;
+        try
+        {
+            _wake.DangerousAddRef(ref added);
+            ulong one = 1;
+            Libc.Write(_wake.Fd, (byte*)&one, sizeof(ulong));
+        }
+        finally
+        {
+            if (added)
+                _wake.DangerousRelease();
+        }
+        _v4?.Dispose();
+        _v6?.Dispose();
+        _wake.Dispose();
+    }
+
+    /// <summary>The receiving thread's message vectors, allocated once (pinned, freed by the GC with the bind).</summary>
+    private sealed class ReceiveVectors
+    {
+        private readonly byte[] _memory;
+
+        public ReceiveVectors(int batchSize)
+        {
+            int size = batchSize * (sizeof(MMsgHdr) + sizeof(IoVec) + SockAddrSize + ControlSize) + 64;
+            _memory = GC.AllocateArray<byte>(size, pinned: true);
+            byte* p = (byte*)(((nint)Unsafe.AsPointer(ref _memory[0]) + 15) & ~(nint)15);
+            Messages = (MMsgHdr*)p;
+            p += batchSize * sizeof(MMsgHdr);
+            IoVecs = (IoVec*)p;
+            p += batchSize * sizeof(IoVec);
+            Controls = p; // 8-aligned: cmsghdr needs it
+            p += batchSize * ControlSize;
+            Names = p;
+        }
+
+        public MMsgHdr* Messages { get; }
+        public IoVec* IoVecs { get; }
+        public byte* Controls { get; }
+        public byte* Names { get; }
+    }
+}

@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Router.Tunnel.IO;
+
+namespace Router.Linux.Tests;
+
+public sealed class TunTests
+{
+    private static PacketBuffer[] Buffers(int n) => Enumerable.Range(0, n).Select(_ => new PacketBuffer()).ToArray();
+
+    /// <summary>Answers ICMP echo requests read from the TUN until it is closed; returns how many it answered.</summary>
+    private static Thread StartPingResponder(Tun tun, Action<int> done)
+    {
+        var thread = new Thread(() =>
+        {
+            var buffers = Buffers(8);
+            int answered = 0;
+            while (true)
+            {
+                int n = tun.Read(buffers);
+                if (n == 0)
+                    break;
+                for (int i = 0; i < n; i++)
+                {
+                    if (Packets.TryMakeEchoReply(buffers[i].Payload))
+                    {
+                        tun.Write(buffers.AsSpan(i, 1));
+                        answered++;
+                    }
+                }
+            }
+            done(answered);
+        }) { IsBackground = true };
+        thread.Start();
+        return thread;
+    }
+
+    [RootFact]
+    public void Ping_to_the_tun_subnet_is_read_and_the_written_reply_reaches_ping()
+    {
+        using var ns = Netns.Create("tun");
+        using Tun tun = ns.Run(() => Tun.Create("rtun0"));
+        Assert.Equal("rtun0", tun.Name);
+        tun.Rtnetlink.AddAddress(tun.InterfaceIndex, IPAddress.Parse("10.77.0.1"), 24);
+        tun.SetUp(true);
+
+        int answered = -1;
+        Thread responder = StartPingResponder(tun, n => answered = n);
+        string output = ns.Exec("ping", "-c 3 -i 0.2 -W 2 10.77.0.2");
+        Assert.Contains("3 received", output);
+        tun.Dispose();
+        Assert.True(responder.Join(2000), "Read did not return after Dispose");
+        Assert.True(answered >= 3);
+        Assert.False(tun.IsDeleted);
+    }
+
+    [RootFact]
+    public void Large_udp_datagrams_cross_the_tun_both_ways_at_mtu_65535()
+    {
+        using var ns = Netns.Create("tunudp");
+        using Tun tun = ns.Run(() => Tun.Create("rtun1"));
+        tun.SetMtu(65535);
+        Assert.Equal(65535, tun.Mtu);
+        tun.Rtnetlink.AddAddress(tun.InterfaceIndex, IPAddress.Parse("10.77.1.1"), 24);
+        tun.SetUp(true);
+        using Socket socket = ns.Run(() =>
+        {
+            var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            s.Bind(new IPEndPoint(IPAddress.Parse("10.77.1.1"), 4000));
+            return s;
+        });
+        socket.ReceiveTimeout = 3000;
+
+        // Inward: a 60,000-byte datagram written to the TUN arrives at the socket intact.
+        byte[] payload = new byte[60_000];
+        Random.Shared.NextBytes(payload);
+        var packet = new PacketBuffer();
+        packet.Length = Packets.WriteUdp4(packet.Data.AsSpan(packet.Offset), IPAddress.Parse("10.77.1.2"), 5000, IPAddress.Parse("10.77.1.1"), 4000, payload);
+        tun.Write([packet]);
+        byte[] received = new byte[65536];
+        int got = socket.Receive(received);
+        Assert.Equal(payload, received.AsSpan(0, got).ToArray());
+        Assert.Equal(0, tun.WriteErrors);
+
+        // Outward: the socket's 60,000-byte datagram is read from the TUN as one packet.
+        socket.SendTo(payload, new IPEndPoint(IPAddress.Parse("10.77.1.2"), 5000));
+        var buffers = Buffers(4);
+        var watch = Stopwatch.StartNew();
+        while (watch.ElapsedMilliseconds < 3000)
+        {
+            int n = tun.Read(buffers);
+            for (int i = 0; i < n; i++)
+            {
+                Span<byte> p = buffers[i].Payload;
+                if (p.Length == 28 + payload.Length && p[9] == 17)
+                {
+                    Assert.Equal(payload, p[28..].ToArray());
+                    return;
+                }
+            }
+        }
+        Assert.Fail("the datagram never came out of the TUN");
+    }
+
+    [RootFact]
+    public void Mtu_changes_are_followed_up_to_65535()
+    {
+        using var ns = Netns.Create("mtu");
+        int mtuEvents = 0;
+        using Tun tun = ns.Run(() => Tun.Create("rtun2", e => { if (e == TunEvent.MtuChanged) Interlocked.Increment(ref mtuEvents); }));
+        Assert.Equal(1500, tun.Mtu);
+
+        ns.Ip("link set rtun2 mtu 1280");
+        Assert.True(Wait.Until(() => tun.Mtu == 1280), $"MTU is {tun.Mtu}");
+        ns.Ip("link set rtun2 mtu 34736");
+        Assert.True(Wait.Until(() => tun.Mtu == 34736), $"MTU is {tun.Mtu}");
+        ns.Ip("link set rtun2 mtu 65535");
+        Assert.True(Wait.Until(() => tun.Mtu == 65535), $"MTU is {tun.Mtu}");
+        Assert.True(mtuEvents >= 3);
+
+        tun.SetMtu(1420);
+        Assert.Contains("mtu 1420", ns.Ip("link show rtun2"));
+        Assert.Equal(1420, tun.Rtnetlink.GetLink(tun.InterfaceIndex).Mtu);
+    }
+
+    [RootFact]
+    public void Deleting_the_interface_ends_a_blocked_read_and_reports_it()
+    {
+        using var ns = Netns.Create("del");
+        using var deleted = new ManualResetEventSlim();
+        using Tun tun = ns.Run(() => Tun.Create("rtun3", e => { if (e == TunEvent.Deleted) deleted.Set(); }));
+        tun.SetUp(true);
+        int result = -1;
+        var reader = new Thread(() =>
+        {
+            // Whatever the kernel sends on a fresh link (IPv6 router solicitations) is read first.
+            var buffers = Buffers(4);
+            while ((result = tun.Read(buffers)) > 0)
+            {
+            }
+        }) { IsBackground = true };
+        reader.Start();
+        Thread.Sleep(100);
+
+        ns.Ip("link del rtun3");
+        Assert.True(reader.Join(3000), "Read is still blocked after the interface was deleted");
+        Assert.Equal(0, result);
+        Assert.True(tun.IsDeleted);
+        Assert.True(deleted.Wait(3000));
+        Assert.Equal(0, tun.Read(Buffers(1)));
+    }
+
+    [RootFact]
+    public void A_tun_moved_to_another_namespace_keeps_working_and_its_deletion_there_is_seen()
+    {
+        using var a = Netns.Create("mva");
+        using var b = Netns.Create("mvb");
+        using Tun tun = a.Run(() => Tun.Create("rtun4"));
+        a.Ip($"link set rtun4 netns {b.Name}");
+        Thread.Sleep(300);
+        Assert.False(tun.IsDeleted, "moving the interface away is not deleting it");
+
+        b.Ip("addr add 10.77.4.1/24 dev rtun4");
+        b.Ip("link set rtun4 up");
+        int answered = -1;
+        Thread responder = StartPingResponder(tun, n => answered = n);
+        string output = b.Exec("ping", "-c 2 -i 0.2 -W 2 10.77.4.2");
+        Assert.Contains("2 received", output);
+
+        b.Ip("link del rtun4");
+        Assert.True(responder.Join(3000), "Read did not end after deletion in the other namespace");
+        Assert.True(tun.IsDeleted);
+        Assert.True(answered >= 2);
+    }
+
+    [RootFact]
+    public void Attaching_by_name_to_an_existing_tun_works()
+    {
+        using var ns = Netns.Create("att");
+        ns.Ip("tuntap add dev rtun5 mode tun");
+        using Tun tun = ns.Run(() => Tun.Create("rtun5"));
+        Assert.Equal("rtun5", tun.Name);
+        Assert.True(tun.InterfaceIndex > 0);
+    }
+}
