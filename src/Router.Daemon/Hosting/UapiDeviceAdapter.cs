@@ -17,6 +17,7 @@ internal sealed class UapiDeviceAdapter(Device device) : IUapiDevice
     {
         DeviceSnapshot state = device.Snapshot();
         var reply = new UapiDeviceSnapshot { ListenPort = state.ListenPort, Fwmark = state.FirewallMark };
+        Span<byte> key = stackalloc byte[PublicKey.Size];
         try
         {
             if (state.PrivateKey is { } privateKey)
@@ -35,7 +36,6 @@ internal sealed class UapiDeviceAdapter(Device device) : IUapiDevice
                     RxBytes = (ulong)peer.RxBytes,
                     PersistentKeepaliveInterval = peer.PersistentKeepaliveInterval,
                 };
-                Span<byte> key = stackalloc byte[PublicKey.Size];
                 peer.PublicKey.CopyTo(key);
                 p.PublicKey = UapiKey.From(key);
                 if (peer.PresharedKey is { } psk)
