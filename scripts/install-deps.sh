@@ -6,7 +6,7 @@
 # demo: what the quick-start demo uses; image: what the firmware image build and boot test use
 set -euo pipefail
 declare -A sets=(
-  [demo]="iproute2 iputils-ping wireguard-tools procps"
+  [demo]="iproute2 iputils-ping wireguard-tools procps ncat"
   [cross]="clang lld llvm gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
   [test]="jq wireguard-go wireguard-tools iperf3 iputils-ping ncat iptables nftables iproute2 procps util-linux
           qemu-user-static clang lld llvm gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
