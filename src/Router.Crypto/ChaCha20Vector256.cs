@@ -88,12 +88,8 @@ internal static class ChaCha20Vector256
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<uint> RotateLeft(Vector256<uint> v, [ConstantExpected] byte count)
     {
-        // AVX-512VL has a real rotate (vprold); otherwise byte-multiple rotations are one in-lane byte shuffle.
-        if (Avx512F.VL.IsSupported)
-        {
-            return Avx512F.VL.RotateLeft(v, count);
-        }
-
+        // Byte-multiple rotations are one in-lane byte shuffle. (No AVX-512VL vprold here: CPUs with it take the
+        // Vector512 path, and in an x86-64-v3 AOT build the VL check would be a runtime test inside the round loop.)
         if (count == 16)
         {
             return Avx2.Shuffle(v.AsByte(), Vector256.Create((byte)2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13)).AsUInt32();
