@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -79,33 +78,22 @@ internal static class ChaCha20Vector256
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void QuarterRound(ref Vector256<uint> a, ref Vector256<uint> b, ref Vector256<uint> c, ref Vector256<uint> d)
     {
-        a += b; d ^= a; d = RotateLeft(d, 16);
-        c += d; b ^= c; b = RotateLeft(b, 12);
-        a += b; d ^= a; d = RotateLeft(d, 8);
-        c += d; b ^= c; b = RotateLeft(b, 7);
+        a += b; d ^= a; d = RotateLeft16(d);
+        c += d; b ^= c; b = (b << 12) | (b >>> 20);
+        a += b; d ^= a; d = RotateLeft8(d);
+        c += d; b ^= c; b = (b << 7) | (b >>> 25);
     }
+
+    // Byte-multiple rotations are one in-lane byte shuffle (vpshufb). Each rotation is its own tiny method with constant
+    // operands, so the AOT compiler inlines it as readily as the JIT does. (No AVX-512VL vprold here: CPUs with it take
+    // the Vector512 path, and in an x86-64-v3 AOT build that check would be a runtime test inside the round loop.)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> RotateLeft16(Vector256<uint> v) =>
+        Avx2.Shuffle(v.AsByte(), Vector256.Create((byte)2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13)).AsUInt32();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<uint> RotateLeft(Vector256<uint> v, [ConstantExpected] byte count)
-    {
-        // AVX-512VL has a real rotate (vprold); otherwise byte-multiple rotations are one in-lane byte shuffle.
-        if (Avx512F.VL.IsSupported)
-        {
-            return Avx512F.VL.RotateLeft(v, count);
-        }
-
-        if (count == 16)
-        {
-            return Avx2.Shuffle(v.AsByte(), Vector256.Create((byte)2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13)).AsUInt32();
-        }
-
-        if (count == 8)
-        {
-            return Avx2.Shuffle(v.AsByte(), Vector256.Create((byte)3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14, 3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14)).AsUInt32();
-        }
-
-        return (v << count) | (v >>> (32 - count));
-    }
+    private static Vector256<uint> RotateLeft8(Vector256<uint> v) =>
+        Avx2.Shuffle(v.AsByte(), Vector256.Create((byte)3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14, 3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14)).AsUInt32();
 
     /// <summary>4x4 transpose of 32-bit lanes inside each 128-bit half.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

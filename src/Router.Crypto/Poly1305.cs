@@ -214,5 +214,5 @@ internal struct Poly1305
 
     /// <summary>Carry out of <c>sum = a + b</c> (0 or 1) without a compare the JIT might turn into a branch.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Carry(ulong a, ulong b, ulong sum) => ((a & b) | ((a | b) & ~sum)) >> 63;
+    internal static ulong Carry(ulong a, ulong b, ulong sum) => ((a & b) | ((a | b) & ~sum)) >> 63;
 }

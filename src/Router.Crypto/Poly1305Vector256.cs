@@ -151,14 +151,16 @@ internal static class Poly1305Vector256
         /// <summary>Back to radix 2^64: h = L0 + L1 2^26 + L2 2^52 + L3 2^78 + L4 2^104, with bits from 2^128 up in h2.</summary>
         public void ToRadix64(out ulong h0, out ulong h1, out ulong h2)
         {
+            // Plain 64-bit adds with branch-free carries: the accumulator is secret.
             Limbs c = Carry();
-            UInt128 low = c.L0 + ((UInt128)c.L1 << 26) + ((UInt128)c.L2 << 52) + ((UInt128)c.L3 << 78);
-            UInt128 top = (UInt128)(c.L4 & ((1UL << 24) - 1)) << 104;
-            UInt128 sum = low + top;
-            ulong overflow = sum < top ? 1UL : 0UL;
-            h0 = (ulong)sum;
-            h1 = (ulong)(sum >> 64);
-            h2 = (c.L4 >> 24) + overflow;
+            ulong t0 = c.L0 + (c.L1 << 26);
+            ulong high2 = c.L2 << 52;
+            h0 = t0 + high2;
+            ulong carry = Poly1305.Carry(t0, high2, h0);
+            ulong t1 = (c.L2 >> 12) + (c.L3 << 14) + carry;
+            ulong high4 = c.L4 << 40;
+            h1 = t1 + high4;
+            h2 = (c.L4 >> 24) + Poly1305.Carry(t1, high4, h1);
         }
     }
 }

@@ -95,8 +95,7 @@ public static class SelfTest
 
     private static bool ChaCha20Poly1305KnownAnswers()
     {
-        // RFC 8439 section 2.8.2 (114 bytes: tail handling), then a 1500-byte round trip against the scalar path
-        // so the wide chunks of the selected path run too.
+        // RFC 8439 section 2.8.2 (114 bytes: tail handling), then lengths across the selected path's chunk sizes.
         byte[] key = Sequence(32, 0x80);
         byte[] nonce = Convert.FromHexString("070000004041424344454647");
         byte[] ad = Convert.FromHexString("50515253c0c1c2c3c4c5c6c7");
@@ -112,14 +111,20 @@ public static class SelfTest
         box[0] ^= 1;
         ok &= !ChaCha20Poly1305.Decrypt(key, nonce, box, ad, opened);
 
-        byte[] large = Sequence(1500, 3);
-        byte[] selected = new byte[1516], scalar = new byte[1516];
-        ChaCha20Poly1305.Encrypt(key, 42UL, large, ad, selected);
+        // Every chunk and tail boundary of the wide paths, against the scalar path (which the RFC vector pins).
         Span<byte> counterNonce = stackalloc byte[12];
         counterNonce.Clear();
         counterNonce[4] = 42;
-        ChaCha20Poly1305.Encrypt(ChaCha20Implementation.Scalar, key, counterNonce, large, ad, scalar);
-        return ok & selected.AsSpan().SequenceEqual(scalar);
+        byte[] large = Sequence(2100, 3);
+        byte[] selected = new byte[2116], scalar = new byte[2116];
+        foreach (int length in (ReadOnlySpan<int>)[1, 63, 64, 65, 255, 256, 257, 511, 512, 513, 1023, 1024, 1025, 1420, 2049, 2100])
+        {
+            ChaCha20Poly1305.Encrypt(key, 42UL, large.AsSpan(0, length), ad, selected.AsSpan(0, length + 16));
+            ChaCha20Poly1305.Encrypt(ChaCha20Implementation.Scalar, key, counterNonce, large.AsSpan(0, length), ad, scalar.AsSpan(0, length + 16));
+            ok &= selected.AsSpan(0, length + 16).SequenceEqual(scalar.AsSpan(0, length + 16));
+        }
+
+        return ok;
     }
 
     private static bool XChaCha20Poly1305KnownAnswer()
