@@ -34,6 +34,7 @@ public sealed unsafe class Tun : ITun
     private volatile bool _deleted;
     private volatile bool _closed;
     private volatile bool _movedAway;
+    private int _lastUp = -1;
     private long _readErrors;
     private long _writeErrors;
 
@@ -291,7 +292,7 @@ public sealed unsafe class Tun : ITun
     private void OnLinkEvent(LinkEvent e)
     {
         // Once the link left this namespace, its old index may be reused here by an unrelated interface.
-        if (e.InterfaceIndex != InterfaceIndex || _movedAway)
+        if ((e.InterfaceIndex != InterfaceIndex && e.Kind != LinkEventKind.Overrun) || _movedAway)
             return;
         switch (e.Kind)
         {
@@ -301,7 +302,21 @@ public sealed unsafe class Tun : ITun
                     _mtu = e.Mtu;
                     _events?.Invoke(TunEvent.MtuChanged);
                 }
-                _events?.Invoke(e.IsUp ? TunEvent.Up : TunEvent.Down);
+                // Report transitions only: the kernel sends RTM_NEWLINK for many unrelated changes.
+                int up = e.IsUp ? 1 : 0;
+                if (Interlocked.Exchange(ref _lastUp, up) != up)
+                    _events?.Invoke(e.IsUp ? TunEvent.Up : TunEvent.Down);
+                break;
+            case LinkEventKind.Overrun:
+                // Notifications were lost: read the MTU again rather than trust the last one seen.
+                try
+                {
+                    _mtu = _rtnetlink.GetLink(InterfaceIndex).Mtu;
+                }
+                catch (Win32Exception)
+                {
+                    // Gone or moved: deletion still shows on the descriptor.
+                }
                 break;
             case LinkEventKind.LinkDeleted:
                 MarkDeleted();

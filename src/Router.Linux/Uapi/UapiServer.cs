@@ -175,7 +175,7 @@ public sealed class UapiServer : IDisposable
         finally
         {
             writer.Clear();
-            reader.Wipe();
+            reader.WipeAll();
             lock (_connectionsLock)
                 _connections.Remove(connection);
             connection.Dispose();
@@ -319,5 +319,8 @@ public sealed class UapiServer : IDisposable
 
         /// <summary>Wipes the consumed part of the buffer (after a request: it may have carried secrets).</summary>
         public void Wipe() => CryptographicOperations.ZeroMemory(_buffer.AsSpan(0, _start));
+
+        /// <summary>Wipes everything, unread bytes included (the connection is over).</summary>
+        public void WipeAll() => CryptographicOperations.ZeroMemory(_buffer);
     }
 }
