@@ -158,6 +158,12 @@ public sealed class UapiServerTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
         foreach (var (key, set) in expected)
             Assert.True(set.Select(Normalize).ToHashSet().SetEquals(actual[key]), $"allowed IPs of {key} differ");
+
+        // wg show reads the same back: one line per peer, its allowed IPs space-separated.
+        string[] lines = Sh.Run("wg", $"show {_name} allowed-ips", timeoutMs: 60_000).TrimEnd('\n').Split('\n');
+        Assert.Equal(41, lines.Length);
+        Assert.Equal(130_560 + 40 * 52, lines.Sum(l => l.Split('\t')[1].Split(' ').Length));
+        Assert.Equal(expected[bigPeer].Count, lines.Single(l => l.StartsWith(bigPeer, StringComparison.Ordinal)).Split('\t')[1].Split(' ').Length);
     }
 
     private static string Normalize(string prefix)

@@ -126,6 +126,7 @@ public sealed class UapiServer : IDisposable
             {
                 if (_closed)
                     return;
+                Thread.Sleep(10); // e.g. EMFILE: do not spin
                 continue;
             }
             lock (_connectionsLock)
