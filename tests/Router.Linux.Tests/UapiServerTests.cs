@@ -34,7 +34,7 @@ public sealed class UapiServerTests(ITestOutputHelper output) : IDisposable
 
     private static byte[] Bytes(in UapiKey key) => ((ReadOnlySpan<byte>)key).ToArray();
 
-    [RootFact]
+    [WgFact]
     public void Wg_set_show_and_showconf_work_against_the_server()
     {
         using UapiServer server = Start();
@@ -85,7 +85,7 @@ public sealed class UapiServerTests(ITestOutputHelper output) : IDisposable
         Assert.DoesNotContain("fwmark", Sh.Run("wg", $"show {_name} fwmark").Replace("off", ""));
     }
 
-    [RootFact]
+    [WgFact]
     public void Wg_setconf_of_large_configurations_round_trips_through_showconf()
     {
         using UapiServer server = Start();
