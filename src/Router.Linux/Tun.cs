@@ -35,6 +35,7 @@ public sealed unsafe class Tun : ITun
     private volatile bool _closed;
     private volatile bool _movedAway;
     private int _lastUp = -1;
+    private int _deletedReported;
     private long _readErrors;
     private long _writeErrors;
 
@@ -282,7 +283,8 @@ public sealed unsafe class Tun : ITun
 
     private void MarkDeleted()
     {
-        if (_deleted)
+        // Both the reader (EBADFD) and the monitor (RTM_DELLINK) may get here; report once.
+        if (Interlocked.Exchange(ref _deletedReported, 1) != 0)
             return;
         _deleted = true;
         Wake();
