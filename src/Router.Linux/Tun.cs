@@ -34,6 +34,8 @@ public sealed unsafe class Tun : ITun
     private volatile bool _deleted;
     private volatile bool _closed;
     private volatile bool _movedAway;
+    private int _lastUp = -1;
+    private int _deletedReported;
     private long _readErrors;
     private long _writeErrors;
 
@@ -281,7 +283,8 @@ public sealed unsafe class Tun : ITun
 
     private void MarkDeleted()
     {
-        if (_deleted)
+        // Both the reader (EBADFD) and the monitor (RTM_DELLINK) may get here; report once.
+        if (Interlocked.Exchange(ref _deletedReported, 1) != 0)
             return;
         _deleted = true;
         Wake();
@@ -291,7 +294,7 @@ public sealed unsafe class Tun : ITun
     private void OnLinkEvent(LinkEvent e)
     {
         // Once the link left this namespace, its old index may be reused here by an unrelated interface.
-        if (e.InterfaceIndex != InterfaceIndex || _movedAway)
+        if ((e.InterfaceIndex != InterfaceIndex && e.Kind != LinkEventKind.Overrun) || _movedAway)
             return;
         switch (e.Kind)
         {
@@ -301,7 +304,21 @@ public sealed unsafe class Tun : ITun
                     _mtu = e.Mtu;
                     _events?.Invoke(TunEvent.MtuChanged);
                 }
-                _events?.Invoke(e.IsUp ? TunEvent.Up : TunEvent.Down);
+                // Report transitions only: the kernel sends RTM_NEWLINK for many unrelated changes.
+                int up = e.IsUp ? 1 : 0;
+                if (Interlocked.Exchange(ref _lastUp, up) != up)
+                    _events?.Invoke(e.IsUp ? TunEvent.Up : TunEvent.Down);
+                break;
+            case LinkEventKind.Overrun:
+                // Notifications were lost: read the MTU again rather than trust the last one seen.
+                try
+                {
+                    _mtu = _rtnetlink.GetLink(InterfaceIndex).Mtu;
+                }
+                catch (Win32Exception)
+                {
+                    // Gone or moved: deletion still shows on the descriptor.
+                }
                 break;
             case LinkEventKind.LinkDeleted:
                 MarkDeleted();

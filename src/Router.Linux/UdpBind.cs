@@ -434,7 +434,8 @@ public sealed unsafe class UdpBind : IBind
                     *address = new SockAddrIn { Family = AF_INET, Port = BinaryPrimitives.ReverseEndianness(endpoint.Port) };
                     endpoint.WriteIPv4(new Span<byte>(&address->Address, 4));
                     nameLength = (uint)sizeof(SockAddrIn);
-                    if (localRaw != UInt128.Zero)
+                    // Pin only an IPv4 source to an IPv4 destination (an endpoint can change family under a stale source).
+                    if (localRaw != UInt128.Zero && new Endpoint(localRaw, 1).IsIPv4)
                     {
                         CMsgHdr* cmsg = (CMsgHdr*)control;
                         *cmsg = new CMsgHdr { Length = (nuint)CMsgHdr.Len(sizeof(InPktInfo)), Level = IPPROTO_IP, Type = IP_PKTINFO };
@@ -452,7 +453,7 @@ public sealed unsafe class UdpBind : IBind
                     *address = new SockAddrIn6 { Family = AF_INET6, Port = BinaryPrimitives.ReverseEndianness(endpoint.Port) };
                     endpoint.WriteAddress(new Span<byte>(address->Address, 16));
                     nameLength = (uint)sizeof(SockAddrIn6);
-                    if (localRaw != UInt128.Zero)
+                    if (localRaw != UInt128.Zero && !new Endpoint(localRaw, 1).IsIPv4)
                     {
                         CMsgHdr* cmsg = (CMsgHdr*)control;
                         *cmsg = new CMsgHdr { Length = (nuint)CMsgHdr.Len(sizeof(In6PktInfo)), Level = IPPROTO_IPV6, Type = IPV6_PKTINFO };

@@ -139,6 +139,18 @@ internal sealed class RootFactAttribute : FactAttribute
     }
 }
 
+/// <summary>A root fact that also drives the real wg(8) from wireguard-tools.</summary>
+internal sealed class WgFactAttribute : FactAttribute
+{
+    public WgFactAttribute()
+    {
+        if (!Environment.IsPrivilegedProcess)
+            Skip = "needs root: wg(8) talks to /var/run/wireguard";
+        else if (!File.Exists("/usr/bin/wg"))
+            Skip = "needs wg(8) (apt-get install wireguard-tools)";
+    }
+}
+
 internal static class Wait
 {
     /// <summary>Polls <paramref name="condition"/> until true or the timeout; returns the last result.</summary>

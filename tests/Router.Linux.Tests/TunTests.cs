@@ -125,6 +125,21 @@ public sealed class TunTests
     }
 
     [RootFact]
+    public void Link_up_and_down_are_set_and_reported()
+    {
+        using var ns = Netns.Create("updown");
+        var events = new System.Collections.Concurrent.ConcurrentQueue<TunEvent>();
+        using Tun tun = ns.Run(() => Tun.Create("rtun6", events.Enqueue));
+        tun.SetUp(true);
+        Assert.Contains(",UP", ns.Ip("link show rtun6"));
+        Assert.True(Wait.Until(() => events.Contains(TunEvent.Up)));
+        ns.Ip("link set rtun6 down");
+        Assert.True(Wait.Until(() => events.Contains(TunEvent.Down)));
+        Assert.Equal(0u, tun.Rtnetlink.GetLink(tun.InterfaceIndex).Flags & 1);
+        Assert.DoesNotContain(TunEvent.Deleted, events);
+    }
+
+    [RootFact]
     public void Deleting_the_interface_ends_a_blocked_read_and_reports_it()
     {
         using var ns = Netns.Create("del");

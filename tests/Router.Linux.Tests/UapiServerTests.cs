@@ -34,7 +34,7 @@ public sealed class UapiServerTests(ITestOutputHelper output) : IDisposable
 
     private static byte[] Bytes(in UapiKey key) => ((ReadOnlySpan<byte>)key).ToArray();
 
-    [RootFact]
+    [WgFact]
     public void Wg_set_show_and_showconf_work_against_the_server()
     {
         using UapiServer server = Start();
@@ -85,7 +85,7 @@ public sealed class UapiServerTests(ITestOutputHelper output) : IDisposable
         Assert.DoesNotContain("fwmark", Sh.Run("wg", $"show {_name} fwmark").Replace("off", ""));
     }
 
-    [RootFact]
+    [WgFact]
     public void Wg_setconf_of_large_configurations_round_trips_through_showconf()
     {
         using UapiServer server = Start();
@@ -158,6 +158,12 @@ public sealed class UapiServerTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
         foreach (var (key, set) in expected)
             Assert.True(set.Select(Normalize).ToHashSet().SetEquals(actual[key]), $"allowed IPs of {key} differ");
+
+        // wg show reads the same back: one line per peer, its allowed IPs space-separated.
+        string[] lines = Sh.Run("wg", $"show {_name} allowed-ips", timeoutMs: 60_000).TrimEnd('\n').Split('\n');
+        Assert.Equal(41, lines.Length);
+        Assert.Equal(130_560 + 40 * 52, lines.Sum(l => l.Split('\t')[1].Split(' ').Length));
+        Assert.Equal(expected[bigPeer].Count, lines.Single(l => l.StartsWith(bigPeer, StringComparison.Ordinal)).Split('\t')[1].Split(' ').Length);
     }
 
     private static string Normalize(string prefix)

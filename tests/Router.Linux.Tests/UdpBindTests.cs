@@ -43,6 +43,10 @@ public sealed class UdpBindTests
         Assert.NotEqual(0, a.Port);
         Assert.True(a.HasIPv4 && a.HasIPv6 && b.HasIPv4 && b.HasIPv6);
         Assert.Equal(128, a.BatchSize);
+        // One port, both families: the IPv6 socket took the port the kernel chose for IPv4.
+        string listening = ns.Exec("ss", "-Hunl");
+        Assert.Contains($"0.0.0.0:{a.Port} ", listening);
+        Assert.Contains($"[::]:{a.Port} ", listening);
 
         // 100 to each family in one Send: more than one sendmmsg run per family would also be fine.
         var outgoing = new List<PacketBuffer>();

@@ -13,5 +13,10 @@ public interface IUapiDevice
     /// Applies a parsed, valid set request in order and returns 0 or a negative errno (<see cref="UapiErrno"/>).
     /// The request's secrets are wiped when this returns: copy what must be kept.
     /// </summary>
+    /// <remarks>
+    /// wireguard-go semantics to keep: a section whose public key is the device's own is ignored; update_only on a
+    /// peer that does not exist creates nothing; remove wins over every other field of its section; a listen_port or
+    /// fwmark the sockets refuse answers <see cref="UapiErrno.PortInUse"/>.
+    /// </remarks>
     int Set(UapiSetRequest request);
 }

@@ -126,6 +126,7 @@ public sealed class UapiServer : IDisposable
             {
                 if (_closed)
                     return;
+                Thread.Sleep(10); // e.g. EMFILE: do not spin
                 continue;
             }
             lock (_connectionsLock)
@@ -175,7 +176,7 @@ public sealed class UapiServer : IDisposable
         finally
         {
             writer.Clear();
-            reader.Wipe();
+            reader.WipeAll();
             lock (_connectionsLock)
                 _connections.Remove(connection);
             connection.Dispose();
@@ -319,5 +320,8 @@ public sealed class UapiServer : IDisposable
 
         /// <summary>Wipes the consumed part of the buffer (after a request: it may have carried secrets).</summary>
         public void Wipe() => CryptographicOperations.ZeroMemory(_buffer.AsSpan(0, _start));
+
+        /// <summary>Wipes everything, unread bytes included (the connection is over).</summary>
+        public void WipeAll() => CryptographicOperations.ZeroMemory(_buffer);
     }
 }
