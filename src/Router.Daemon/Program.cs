@@ -23,6 +23,7 @@ internal static class Program
             Verb.Help => Help(command),
             Verb.Version => VersionCommand.Run(Console.Out),
             Verb.SelfTest => SelfTestCommand.Run(Console.Out),
+            Verb.Check => CheckCommand.Run(command.Arguments.Count > 0 ? command.Arguments[0] : command.Option("config"), Console.Out),
             _ => NotYet(command),
         };
     }
