@@ -23,6 +23,9 @@ internal static class Program
             Verb.Help => Help(command),
             Verb.Version => VersionCommand.Run(Console.Out),
             Verb.SelfTest => SelfTestCommand.Run(Console.Out),
+            Verb.GenKey => KeyCommands.GenKey(Console.OpenStandardOutput(), Console.Error),
+            Verb.GenPsk => KeyCommands.GenPsk(Console.OpenStandardOutput(), Console.Error),
+            Verb.PubKey => KeyCommands.PubKey(Console.OpenStandardInput(), Console.OpenStandardOutput(), Console.Error),
             Verb.Check => CheckCommand.Run(command.Arguments.Count > 0 ? command.Arguments[0] : command.Option("config"), Console.Out),
             _ => NotYet(command),
         };
