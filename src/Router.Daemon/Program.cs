@@ -26,6 +26,7 @@ internal static class Program
             Verb.GenKey => KeyCommands.GenKey(Console.OpenStandardOutput(), Console.Error),
             Verb.GenPsk => KeyCommands.GenPsk(Console.OpenStandardOutput(), Console.Error),
             Verb.PubKey => KeyCommands.PubKey(Console.OpenStandardInput(), Console.OpenStandardOutput(), Console.Error),
+            Verb.Import => ImportCommand.Run(command.Arguments.Count > 0 ? command.Arguments[0] : "", command.Option("output"), Console.OpenStandardOutput(), Console.Error),
             Verb.Check => CheckCommand.Run(command.Arguments.Count > 0 ? command.Arguments[0] : command.Option("config"), Console.Out),
             _ => NotYet(command),
         };
