@@ -50,8 +50,12 @@ internal static class ConfigSchema
         ["peers"] = new ArrayNode(Peer),
     });
 
+    /// <summary>The one field the binder has no property for: editors use it to find docs/router.schema.json.</summary>
+    public const string SchemaField = "$schema";
+
     public static readonly ObjectNode Root = new(new Dictionary<string, SchemaNode>
     {
+        [SchemaField] = Text,
         ["interfaces"] = new MapNode(Interface),
         ["leds"] = new ObjectNode(new Dictionary<string, SchemaNode>
         {

@@ -81,7 +81,7 @@ internal static class SchemaWalker
                 continue;
             }
             string? similar = node.Fields.Keys.FirstOrDefault(k => string.Equals(k, child.Key, StringComparison.OrdinalIgnoreCase));
-            string expected = string.Join(", ", node.Fields.Keys);
+            string expected = string.Join(", ", node.Fields.Keys.Where(k => k != ConfigSchema.SchemaField));
             problems.Add(ConfigProblem.Error(childPath, similar is not null
                 ? $"unknown field '{child.Key}': names are case-sensitive, did you mean '{similar}'?"
                 : $"unknown field '{child.Key}'; expected one of: {expected}"));

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Router.Daemon.Config;
@@ -246,10 +247,11 @@ internal static class WgQuickImporter
         return mark;
     }
 
+    // The relaxed encoder leaves '+' in base64 keys readable; the output is a file for people, never embedded in HTML.
     private static byte[] WriteJson(string interfaceName, string? privateKeyFile, int? listenPort, long fwmark, List<string> addresses, int? mtu, List<PeerDraft> peers)
     {
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             w.WriteStartObject("interfaces");

@@ -111,6 +111,20 @@ public sealed class ConfigValidationTests : IDisposable
     }
 
     [Fact]
+    public void CommentsTrailingCommasAndSchemaFieldAreAccepted()
+    {
+        var result = _f.Load("""
+            {
+              // editors find the schema through this field; routerd ignores it
+              '$schema': './router.schema.json',
+              'interfaces': { 'wg0': { 'privateKeyFile': '$KEY', /* no peers yet */ }, },
+            }
+            """);
+        Assert.False(result.HasErrors, string.Join("\n", result.Problems));
+        result.Config!.Dispose();
+    }
+
+    [Fact]
     public void NestedPrefixesOnTwoPeersAreLegal()
     {
         var result = _f.Load(Wg0("", Peer + ", { 'name': 'lab', 'publicKey': '$B', 'allowedIps': ['10.0.5.0/24'] }"));

@@ -139,7 +139,7 @@ public sealed class WgQuickImportTests : IDisposable
 
             [Peer]
             # Name = hq
-            PublicKey = xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=
+            PublicKey = TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=
             AllowedIPs = 10.0.0.0/16
             AllowedIPs = 10.1.0.0/16
             PersistentKeepalive = 25
@@ -152,6 +152,7 @@ public sealed class WgQuickImportTests : IDisposable
         Assert.Contains("\"mtu\": 1380", json);
         Assert.Contains("\"persistentKeepalive\": 25", json);
         Assert.Contains("10.1.0.0/16", json);
+        Assert.Contains("\"publicKey\": \"TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=\"", json);
         import.Dispose();
     }
 
