@@ -7,6 +7,15 @@ namespace Router.Daemon.Config;
 internal sealed record ConfigLoadResult(RouterConfig? Config, IReadOnlyList<ConfigProblem> Problems)
 {
     public bool HasErrors => Problems.Any(p => p.IsError);
+
+    /// <summary>One line for systemd's STATUS= and the journal: how many errors and the first of them.</summary>
+    public string Summary(string source)
+    {
+        var errors = Problems.Where(p => p.IsError).ToList();
+        if (errors.Count == 0)
+            return $"{source}: valid";
+        return $"{source}: {errors.Count} error{(errors.Count == 1 ? "" : "s")}, first: {errors[0]}";
+    }
 }
 
 /// <summary>
@@ -49,6 +58,10 @@ internal static class ConfigLoader
         if (json.Span.Trim(" \t\r\n"u8).IsEmpty)
             return Failed("the configuration is empty; expected a JSON object { \"interfaces\": { ... } }");
 
+        var problems = new List<ConfigProblem>();
+        // Duplicates first: the provider throws on some of them with a message that names no path.
+        DuplicateFields.Scan(json, problems);
+
         IConfigurationRoot configuration;
         try
         {
@@ -57,12 +70,19 @@ internal static class ConfigLoader
         }
         catch (Exception e) when (e is FormatException or JsonException or InvalidOperationException)
         {
+            if (problems.Count > 0)
+                return new ConfigLoadResult(null, problems);
             string detail = e.InnerException is JsonException inner ? inner.Message : e.Message;
             return Failed($"not valid JSON: {detail}");
         }
 
-        var problems = new List<ConfigProblem>();
         RouterConfig? config = ConfigValidator.Validate(configuration, keyFiles ?? KeyFile.System, problems);
+        if (config is not null && problems.Any(p => p.IsError))
+        {
+            // An error found before validation (a duplicate field) still refuses the whole file.
+            config.Dispose();
+            config = null;
+        }
         return new ConfigLoadResult(config, problems);
     }
 

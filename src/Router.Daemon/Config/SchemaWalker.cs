@@ -28,13 +28,19 @@ internal static class SchemaWalker
         {
             case ObjectNode obj:
                 if (children.Count == 0 && !isEmpty)
+                {
                     problems.Add(ConfigProblem.Error(path, "expected an object { ... }, found a value"));
+                    bindable = false;
+                }
                 else
                     WalkObject(children, path, obj, problems, ref bindable);
                 break;
             case MapNode map:
                 if (children.Count == 0 && !isEmpty)
+                {
                     problems.Add(ConfigProblem.Error(path, "expected an object of named entries { \"name\": { ... } }, found a value"));
+                    bindable = false;
+                }
                 foreach (var child in children)
                     Walk(child, Join(path, child.Key), map.Value, problems, ref bindable);
                 break;

@@ -56,6 +56,12 @@ public sealed class ConfigValidationTests : IDisposable
         { "metrics enabled not a boolean", """{ 'interfaces': { 'wg0': { 'privateKeyFile': '$KEY' } }, 'metrics': { 'enabled': 'yes' } }""", "metrics.enabled", "expected true or false, found 'yes'" },
         { "not JSON", """{ 'interfaces': { 'wg0': { 'privateKeyFile' '$KEY' } } }""", "", "not valid JSON" },
         { "empty file", "  \n", "", "the configuration is empty" },
+        { "duplicate object", """{ 'interfaces': { 'wg0': { 'privateKeyFile': '$KEY' } }, 'interfaces': { } }""", "interfaces", "'interfaces' appears twice in this object" },
+        { "duplicate peers block", Wg0("", Peer).Replace("'peers'", "'peers': [], 'Peers'"), "interfaces.wg0.Peers", "'Peers' appears twice in this object (also as 'peers')" },
+        { "duplicate value", Wg0("'listenPort': 1, 'listenPort': 2,"), "interfaces.wg0.listenPort", "'listenPort' appears twice" },
+        { "key file is a directory", """{ 'interfaces': { 'wg0': { 'privateKeyFile': '/tmp' } } }""", "interfaces.wg0.privateKeyFile", "'/tmp' is a directory, expected a key file" },
+        { "object expected, value found", """{ 'interfaces': { 'wg0': { 'privateKeyFile': '$KEY' } }, 'leds': 'on' }""", "leds", "expected an object { ... }, found a value" },
+        { "array expected, value found", Wg0("'addresses': '10.0.0.1/24',"), "interfaces.wg0.addresses", "expected an array [ ... ], found a single value" },
     };
 
     [Theory]
@@ -95,6 +101,13 @@ public sealed class ConfigValidationTests : IDisposable
         Assert.Equal(["eth0"], config.Forwarding.Masquerade);
         Assert.False(config.Metrics.Enabled);
         Assert.Equal(StateConfig.DefaultTimestampFloorFile, config.State.TimestampFloorFile);
+    }
+
+    [Fact]
+    public void SummaryNamesTheFirstErrorForSystemdStatus()
+    {
+        var result = _f.Load(Wg0("'listenPort': 70000, 'mtu': 1,"));
+        Assert.Equal("router.json: 2 errors, first: interfaces.wg0.listenPort: error: 70000 is out of range; expected an integer from 0 to 65535", result.Summary("router.json"));
     }
 
     [Fact]
