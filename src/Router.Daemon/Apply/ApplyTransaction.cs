@@ -73,15 +73,25 @@ internal sealed class ApplyTransaction(ConfigStore store, RunningConfig running,
             var upBefore = target.UpPeers();
             store.Write(json.Span);
             var offered = running.Offer(loaded);
-            await target.ApplyAsync(loaded.Config!, offered.Diff!, cancel);
-
-            var silent = await target.ProbeAsync(PeersToProbe(offered.Diff!, before, loaded.Config!, upBefore), ProbeTimeout, cancel);
+            IReadOnlyList<PeerRef> silent;
+            try
+            {
+                await target.ApplyAsync(loaded.Config!, offered.Diff!, cancel);
+                silent = await target.ProbeAsync(PeersToProbe(offered.Diff!, before, loaded.Config!, upBefore), ProbeTimeout, cancel);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                await RollBackAsync(CancellationToken.None);
+                offered.Replaced?.Dispose();
+                return new(ApplyOutcome.RolledBack, $"rolled back: applying failed ({e.Message}); the previous configuration is in force again", loaded.Problems);
+            }
             if (silent.Count > 0)
             {
-                await RollBackAsync(cancel);
+                string names = string.Join(", ", silent.Select(p => NameOf(before, p)));
+                await RollBackAsync(CancellationToken.None);
                 offered.Replaced?.Dispose();
                 return new(ApplyOutcome.RolledBack,
-                    $"rolled back: {string.Join(", ", silent.Select(p => NameOf(before, p)))} answered before the change and not within {ProbeTimeout.TotalSeconds:0} s after it; the previous configuration is in force again",
+                    $"rolled back: {names} answered before the change and not within {ProbeTimeout.TotalSeconds:0} s after it; the previous configuration is in force again",
                     loaded.Problems);
             }
 

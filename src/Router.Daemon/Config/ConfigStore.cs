@@ -23,8 +23,9 @@ internal sealed class ConfigStore(string path)
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
         byte[]? current = ReadCurrent();
-        // Keep the old one first: a crash between the two writes leaves two valid files, never none.
-        if (current is not null && !json.SequenceEqual(current))
+        // Keep the old one first: a crash between the two writes leaves two valid files, never none. Written even
+        // when the bytes are equal, so .prev is always the file that was in force just before this write.
+        if (current is not null)
             AtomicFile.Write(PreviousPath, current);
         AtomicFile.Write(Path, json, beforeRename: beforeRename);
     }

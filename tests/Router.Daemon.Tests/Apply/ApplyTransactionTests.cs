@@ -13,8 +13,15 @@ internal sealed class FakeTarget : IConfigTarget
     public HashSet<PeerRef> Up { get; } = [];
     public HashSet<PeerRef> Silent { get; } = [];
 
+    public bool FailNextApply { get; set; }
+
     public Task ApplyAsync(RouterConfig config, ConfigDiff diff, CancellationToken cancel)
     {
+        if (FailNextApply)
+        {
+            FailNextApply = false;
+            throw new IOException("rtnetlink said no (simulated)");
+        }
         Applied.Add((config, diff));
         return Task.CompletedTask;
     }
@@ -95,6 +102,17 @@ public sealed class ApplyTransactionTests : IDisposable
         Assert.Equal(original, File.ReadAllBytes(_store.Path));
         Assert.Equal(2, _target.Applied.Count);
         Assert.Contains("fd00:20::/64", _running.Current!.Interface("wg0")!.Peers[1].AllowedIps.Select(p => p.ToString()));
+    }
+
+    [Fact]
+    public async Task FailureWhileApplyingRollsBack()
+    {
+        byte[] original = File.ReadAllBytes(_store.Path);
+        _target.FailNextApply = true;
+        var result = await _apply.ApplyAsync(Json(ChangeLab(ConfigFixture.Valid)), null, CancellationToken.None);
+        Assert.Equal(ApplyOutcome.RolledBack, result.Outcome);
+        Assert.Contains("rtnetlink said no", result.Message);
+        Assert.Equal(original, File.ReadAllBytes(_store.Path));
     }
 
     [Fact]
