@@ -46,6 +46,27 @@ internal sealed class SdNotify : IDisposable
             : null;
     }
 
+    /// <summary>
+    /// Sends WATCHDOG=1 every half <paramref name="interval"/> while <paramref name="healthy"/> says so (systemd
+    /// restarts the service when a full interval passes without one); a wedged engine stops the pings by answering
+    /// false. Returns when <paramref name="cancel"/> fires.
+    /// </summary>
+    public async Task RunWatchdogAsync(TimeSpan interval, Func<bool> healthy, CancellationToken cancel)
+    {
+        using var timer = new PeriodicTimer(interval / 2);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancel))
+            {
+                if (healthy())
+                    Watchdog();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
     public bool Ready(string? status = null) => Send(status is null ? "READY=1" : $"READY=1\nSTATUS={OneLine(status)}");
 
     /// <summary>Starts a reload; send <see cref="Ready"/> when it is done (or failed and the old configuration runs on).</summary>

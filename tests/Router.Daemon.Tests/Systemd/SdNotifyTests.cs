@@ -63,6 +63,39 @@ public sealed class SdNotifyTests : IDisposable
     }
 
     [Fact]
+    public async Task WatchdogPingsAtHalfTheIntervalOnlyWhileHealthy()
+    {
+        string path = _dir.File("watchdog.sock");
+        using var systemd = Listen(path);
+        using var notify = new SdNotify(path);
+        bool healthy = true;
+        using var stop = new CancellationTokenSource();
+        var loop = notify.RunWatchdogAsync(TimeSpan.FromMilliseconds(200), () => Volatile.Read(ref healthy), stop.Token);
+        Assert.Equal("WATCHDOG=1", Receive(systemd));
+        Assert.Equal("WATCHDOG=1", Receive(systemd));
+        Volatile.Write(ref healthy, false);
+        await Task.Delay(600); // lets a tick that read "healthy" just before the change finish sending
+        while (systemd.Available > 0)
+            Receive(systemd); // pings sent before the engine wedged
+        await Task.Delay(400);
+        Assert.Equal(0, systemd.Available);
+        stop.Cancel();
+        await loop.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public void WatchdogIntervalComesFromTheEnvironmentForThisProcessOnly()
+    {
+        Environment.SetEnvironmentVariable("WATCHDOG_USEC", "30000000");
+        Environment.SetEnvironmentVariable("WATCHDOG_PID", Environment.ProcessId.ToString());
+        Assert.Equal(TimeSpan.FromSeconds(30), SdNotify.WatchdogInterval());
+        Environment.SetEnvironmentVariable("WATCHDOG_PID", "1");
+        Assert.Null(SdNotify.WatchdogInterval());
+        Environment.SetEnvironmentVariable("WATCHDOG_USEC", null);
+        Environment.SetEnvironmentVariable("WATCHDOG_PID", null);
+    }
+
+    [Fact]
     public void NoListenerIsNotAnError()
     {
         using var notify = new SdNotify(_dir.File("nobody-listens.sock"));
