@@ -25,6 +25,13 @@ internal static class Program
             Verb.SelfTest => SelfTestCommand.Run(Console.Out),
             Verb.Bench => BenchCommand.Run(command, Console.Out, Console.Error),
             Verb.DropIn => DropInCommand.Run(command),
+            Verb.GenKey => KeyCommands.GenKey(Console.OpenStandardOutput(), Console.Error),
+            Verb.GenPsk => KeyCommands.GenPsk(Console.OpenStandardOutput(), Console.Error),
+            Verb.PubKey => KeyCommands.PubKey(Console.OpenStandardInput(), Console.OpenStandardOutput(), Console.Error),
+            Verb.Import => ImportCommand.Run(command.Arguments.Count > 0 ? command.Arguments[0] : "", command.Option("output"), Console.OpenStandardOutput(), Console.Error),
+            Verb.Apply => ApplyCommand.Apply(command.Arguments.Count > 0 ? command.Arguments[0] : null, command.Option("confirm"), Console.Out, Console.Error),
+            Verb.Confirm => ApplyCommand.Confirm(Console.Out, Console.Error),
+            Verb.Check => CheckCommand.Run(command.Arguments.Count > 0 ? command.Arguments[0] : command.Option("config"), Console.Out),
             _ => NotYet(command),
         };
     }

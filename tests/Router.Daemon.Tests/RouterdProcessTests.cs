@@ -45,4 +45,35 @@ public sealed class RouterdProcessTests
         foreach (var verb in new[] { "run", "check", "apply", "show", "genkey", "pubkey", "genpsk", "import", "selftest", "bench" })
             Assert.Contains(verb, output);
     }
+
+    [Fact]
+    public void CheckExitsOneOnErrorsAndZeroWithWarningsOnly()
+    {
+        using var dir = new TempDirectory();
+        string key = dir.Write("wg0.key", "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n");
+        string bad = dir.Write("bad.json", $$"""{ "interfaces": { "wg0": { "privateKeyFile": "{{key}}", "listenPort": 70000 } } }""");
+        var (status, output, _) = Routerd("check", bad);
+        Assert.Equal(1, status);
+        Assert.Contains("interfaces.wg0.listenPort: error: 70000 is out of range", output);
+
+        string warn = dir.Write("warn.json", $$"""{ "interfaces": { "wg0": { "privateKeyFile": "{{key}}", "peers": [ { "name": "a", "publicKey": "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=", "allowedIps": ["10.1.2.3/16"] } ] } } }""");
+        (status, output, _) = Routerd("check", warn);
+        Assert.Equal(0, status);
+        Assert.Contains("warning: '10.1.2.3/16' has host bits set", output);
+    }
+
+    [Fact]
+    public void GenKeyThroughTheBinaryIsAcceptedByWg()
+    {
+        var (status, key, _) = Routerd("genkey");
+        Assert.Equal(0, status);
+        var psi = new ProcessStartInfo("/usr/bin/wg", "pubkey") { RedirectStandardInput = true, RedirectStandardOutput = true };
+        using var wg = Process.Start(psi)!;
+        wg.StandardInput.Write(key);
+        wg.StandardInput.Close();
+        string wgPublic = wg.StandardOutput.ReadToEnd();
+        Assert.True(wg.WaitForExit(10_000));
+        Assert.Equal(0, wg.ExitCode);
+        Assert.Matches("^[A-Za-z0-9+/]{43}=\n$", wgPublic);
+    }
 }

@@ -1,0 +1,140 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Router.Daemon.Apply;
+
+/// <summary>
+/// The local socket 'routerd apply' and 'routerd confirm' talk to (a unix stream socket, mode 0600: root only).
+/// One request per connection. Request: a line "apply SECONDS" (0 = no confirm window) followed by the JSON until the
+/// client shuts down its side, or the line "confirm". Response: lines for the user, each prefixed "1 " (for stdout) or
+/// "2 " (for stderr: the problems found), then "exit N" as the last line.
+/// </summary>
+internal sealed class ControlSocket : IAsyncDisposable
+{
+    public const string DefaultPath = "/run/router/control.sock";
+
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly Socket _listener;
+    private readonly string _path;
+    private readonly ApplyTransaction _apply;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+
+    private ControlSocket(Socket listener, string path, ApplyTransaction apply)
+    {
+        _listener = listener;
+        _path = path;
+        _apply = apply;
+        _loop = Task.Run(AcceptLoopAsync);
+    }
+
+    public static ControlSocket Start(string path, ApplyTransaction apply)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        if (File.Exists(path))
+            File.Delete(path); // left by a previous run
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        socket.Bind(new UnixDomainSocketEndPoint(path));
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        socket.Listen(4);
+        return new ControlSocket(socket, path, apply);
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _listener.AcceptAsync(_stop.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                if (_stop.IsCancellationRequested)
+                    return;
+                continue;
+            }
+            using (client)
+            {
+                try
+                {
+                    await ServeAsync(client);
+                }
+                catch (Exception e) when (e is OperationCanceledException or SocketException or IOException)
+                {
+                    // The client went away (an SSH session cut mid-apply): the transaction, not the client, finishes the job.
+                }
+            }
+        }
+    }
+
+    private async Task ServeAsync(Socket client)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        timeout.CancelAfter(ReadTimeout);
+        byte[] request = await ReadAllAsync(client, Config.ConfigLoader.MaxFileSize + 64, timeout.Token);
+        int newline = Array.IndexOf(request, (byte)'\n');
+        string command = Encoding.ASCII.GetString(request, 0, newline < 0 ? request.Length : newline).Trim();
+        string[] words = command.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
+        var reply = new StringBuilder();
+        int exit;
+        if (words is ["apply", var seconds] && int.TryParse(seconds, NumberStyles.None, CultureInfo.InvariantCulture, out int confirm) && newline >= 0)
+        {
+            // The apply runs to completion even if the client disconnects: a half-applied change must still be checked.
+            var result = await _apply.ApplyAsync(request.AsMemory(newline + 1), confirm > 0 ? TimeSpan.FromSeconds(confirm) : null, _stop.Token);
+            foreach (var p in result.Problems)
+                reply.Append("2 ").Append(p).Append('\n');
+            reply.Append("1 ").Append(result.Message).Append('\n');
+            exit = result.ExitStatus;
+        }
+        else if (words is ["confirm"])
+        {
+            bool confirmed = _apply.Confirm();
+            reply.Append(confirmed ? "1 confirmed: the configuration stays\n" : "2 nothing to confirm\n");
+            exit = confirmed ? 0 : 1;
+        }
+        else
+        {
+            reply.Append("2 unknown request\n");
+            exit = 2;
+        }
+        reply.Append("exit ").Append(exit.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        await client.SendAsync(Encoding.UTF8.GetBytes(reply.ToString()), SocketFlags.None, _stop.Token);
+        client.Shutdown(SocketShutdown.Send);
+    }
+
+    /// <summary>Reads until the peer shuts down its sending side, at most <paramref name="limit"/> bytes.</summary>
+    public static async Task<byte[]> ReadAllAsync(Socket socket, int limit, CancellationToken cancel)
+    {
+        using var buffer = new MemoryStream();
+        byte[] chunk = new byte[16384];
+        int n;
+        while ((n = await socket.ReceiveAsync(chunk, SocketFlags.None, cancel)) > 0)
+        {
+            if (buffer.Length + n > limit)
+                throw new IOException("request too large");
+            buffer.Write(chunk, 0, n);
+        }
+        return buffer.ToArray();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        _listener.Dispose();
+        try
+        {
+            await _loop;
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+        {
+        }
+        if (File.Exists(_path))
+            File.Delete(_path);
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,91 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using Router.Daemon.Apply;
+
+namespace Router.Daemon.Commands;
+
+/// <summary>
+/// <c>routerd apply [FILE|-] [--confirm SECONDS]</c> and <c>routerd confirm</c>: the client half. It hands the file
+/// (or stdin, so 'ssh branch routerd apply &lt; router.json' works) to the running daemon over the control socket and
+/// prints what the daemon says. The daemon validates, writes, applies and owns any rollback; if this SSH session is
+/// cut halfway, the daemon still finishes and rolls back on its own.
+/// </summary>
+internal static class ApplyCommand
+{
+    /// <summary>How long to wait for the daemon's answer: its probe timeout plus room for applying.</summary>
+    private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(120);
+
+    public static int Apply(string? file, string? confirmSeconds, TextWriter output, TextWriter error, string socketPath = ControlSocket.DefaultPath, Stream? stdin = null)
+    {
+        int confirm = 0;
+        if (confirmSeconds is not null && (!int.TryParse(confirmSeconds, NumberStyles.None, CultureInfo.InvariantCulture, out confirm) || confirm is < 1 or > 86400))
+        {
+            error.WriteLine($"routerd: --confirm takes a number of seconds from 1 to 86400, not '{confirmSeconds}'");
+            return Program.UsageError;
+        }
+        byte[] json;
+        try
+        {
+            if (file is null or "-")
+            {
+                using var buffer = new MemoryStream();
+                (stdin ?? Console.OpenStandardInput()).CopyTo(buffer);
+                json = buffer.ToArray();
+            }
+            else
+            {
+                json = File.ReadAllBytes(file);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"routerd: cannot read '{file}': {e.Message}");
+            return 1;
+        }
+        byte[] header = Encoding.ASCII.GetBytes($"apply {confirm.ToString(CultureInfo.InvariantCulture)}\n");
+        return Exchange([.. header, .. json], output, error, socketPath);
+    }
+
+    public static int Confirm(TextWriter output, TextWriter error, string socketPath = ControlSocket.DefaultPath)
+        => Exchange("confirm\n"u8.ToArray(), output, error, socketPath);
+
+    private static int Exchange(byte[] request, TextWriter output, TextWriter error, string socketPath)
+    {
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Connect(new UnixDomainSocketEndPoint(socketPath));
+        }
+        catch (SocketException e)
+        {
+            error.WriteLine($"routerd: cannot reach the daemon at {socketPath} ({e.SocketErrorCode}); is 'routerd run' active?");
+            return 1;
+        }
+        socket.Send(request);
+        socket.Shutdown(SocketShutdown.Send);
+        using var timeout = new CancellationTokenSource(AnswerTimeout);
+        string reply;
+        try
+        {
+            reply = Encoding.UTF8.GetString(ControlSocket.ReadAllAsync(socket, 1 << 20, timeout.Token).GetAwaiter().GetResult());
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or IOException)
+        {
+            error.WriteLine("routerd: no answer from the daemon; it finishes the apply (and any rollback) on its own: see 'journalctl -u routerd'");
+            return 1;
+        }
+        string[] lines = reply.TrimEnd('\n').Split('\n');
+        int exit = 1;
+        foreach (var line in lines)
+        {
+            if (line.StartsWith("exit ", StringComparison.Ordinal) && int.TryParse(line.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out int status))
+                exit = status;
+            else if (line.StartsWith("2 ", StringComparison.Ordinal))
+                error.WriteLine(line[2..]);
+            else
+                output.WriteLine(line.StartsWith("1 ", StringComparison.Ordinal) ? line[2..] : line);
+        }
+        return exit;
+    }
+}

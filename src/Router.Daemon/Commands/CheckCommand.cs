@@ -1,0 +1,36 @@
+using Router.Daemon.Config;
+
+namespace Router.Daemon.Commands;
+
+/// <summary>
+/// <c>routerd check [PATH]</c>: validates a configuration exactly as 'run' and 'apply' would, prints every problem as
+/// "PATH: error|warning: MESSAGE", and exits 1 if any is an error (warnings alone exit 0). Applies nothing.
+/// </summary>
+internal static class CheckCommand
+{
+    public static int Run(string? path, TextWriter output, IKeyFileSource? keyFiles = null)
+    {
+        path ??= ConfigLoader.DefaultPath;
+        var result = path == "-" ? ConfigLoader.Parse(ReadStdin(), keyFiles) : ConfigLoader.Load(path, keyFiles);
+        using var config = result.Config;
+        foreach (var problem in result.Problems)
+            output.WriteLine(problem);
+        int errors = result.Problems.Count(p => p.IsError);
+        int warnings = result.Problems.Count - errors;
+        string name = path == "-" ? "(stdin)" : path;
+        output.WriteLine(errors == 0
+            ? $"{name}: valid ({Plural(config!.Interfaces.Count, "interface")}, {Plural(config.Interfaces.Sum(i => i.Peers.Count), "peer")}, {Plural(warnings, "warning")})"
+            : $"{name}: {Plural(errors, "error")}, {Plural(warnings, "warning")}");
+        return errors == 0 ? 0 : 1;
+    }
+
+    private static byte[] ReadStdin()
+    {
+        using var stdin = Console.OpenStandardInput();
+        using var buffer = new MemoryStream();
+        stdin.CopyTo(buffer);
+        return buffer.ToArray();
+    }
+
+    private static string Plural(int n, string word) => n == 1 ? $"1 {word}" : $"{n} {word}s";
+}

@@ -1,0 +1,41 @@
+namespace Router.Daemon.Config;
+
+/// <summary>
+/// The canonical configuration file (/etc/router/router.json) and the one before it (router.json.prev), which a
+/// rollback restores. Every replacement is atomic (<see cref="AtomicFile"/>). The store does not validate: callers
+/// write only what <see cref="ConfigLoader.Parse"/> accepted.
+/// </summary>
+internal sealed class ConfigStore(string path)
+{
+    public string Path { get; } = System.IO.Path.GetFullPath(path);
+
+    public string PreviousPath => Path + ".prev";
+
+    public bool Exists => File.Exists(Path);
+
+    public ConfigLoadResult Load(IKeyFileSource? keyFiles = null) => ConfigLoader.Load(Path, keyFiles);
+
+    public byte[]? ReadCurrent() => File.Exists(Path) ? File.ReadAllBytes(Path) : null;
+
+    /// <summary>Writes new content; the content it replaces becomes the previous file. Throws on I/O failure, leaving the current file as it was.</summary>
+    /// <param name="beforeRename">Test seam passed to <see cref="AtomicFile.Write"/>.</param>
+    public void Write(ReadOnlySpan<byte> json, Action? beforeRename = null)
+    {
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        byte[]? current = ReadCurrent();
+        // Keep the old one first: a crash between the two writes leaves two valid files, never none. Written even
+        // when the bytes are equal, so .prev is always the file that was in force just before this write.
+        if (current is not null)
+            AtomicFile.Write(PreviousPath, current);
+        AtomicFile.Write(Path, json, beforeRename: beforeRename);
+    }
+
+    /// <summary>Puts the previous file back in place (rollback). False if there is none.</summary>
+    public bool RestorePrevious()
+    {
+        if (!File.Exists(PreviousPath))
+            return false;
+        AtomicFile.Write(Path, File.ReadAllBytes(PreviousPath));
+        return true;
+    }
+}

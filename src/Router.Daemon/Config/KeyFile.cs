@@ -1,0 +1,111 @@
+using System.Security.Cryptography;
+
+namespace Router.Daemon.Config;
+
+/// <summary>What reading a key file gave: the key, or an error; and perhaps a warning about its permissions.</summary>
+internal sealed record KeyFileResult(SecretKey? Key, string? Error, string? Warning);
+
+/// <summary>Reads the 0600 files that hold private and pre-shared keys; a seam so validation tests need no files.</summary>
+internal interface IKeyFileSource
+{
+    KeyFileResult Read(string path);
+}
+
+/// <summary>
+/// Key files as wg(8) reads them: one base64 key of 32 bytes, surrounding whitespace ignored. A file that group or
+/// others may read is accepted with a warning (as wg warns), except on filesystems without permissions (FAT).
+/// </summary>
+internal sealed class KeyFile : IKeyFileSource
+{
+    private const int MaxFileSize = 256;
+
+    private const UnixFileMode GroupOrOthers = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+                                               | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+
+    private readonly Func<string, bool> _hasUnixPermissions;
+
+    /// <param name="hasUnixPermissions">Tells FAT-like mounts apart; tests pass their own.</param>
+    public KeyFile(Func<string, bool>? hasUnixPermissions = null)
+        => _hasUnixPermissions = hasUnixPermissions ?? FileSystemKind.HasUnixPermissions;
+
+    public static readonly KeyFile System = new();
+
+    public KeyFileResult Read(string path)
+    {
+        if (Directory.Exists(path))
+            return new(null, $"'{path}' is a directory, expected a key file", null);
+        if (!File.Exists(path))
+            return new(null, $"key file '{path}' does not exist", null);
+
+        byte[] content;
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.None);
+            if (stream.Length > MaxFileSize)
+                return new(null, $"'{path}' is {stream.Length} bytes, too large for a key file (expected one base64 key as 'wg genkey' writes)", null);
+            content = GC.AllocateUninitializedArray<byte>((int)stream.Length, pinned: true);
+            stream.ReadExactly(content);
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            return new(null, $"key file '{path}' cannot be read: {e.Message}", null);
+        }
+
+        try
+        {
+            Span<byte> key = stackalloc byte[SecretKey.Size];
+            if (!KeyText.TryDecodeUtf8(Trim(content), key))
+                return new(null, $"'{path}' does not hold a key: expected 44 characters of base64 (32 bytes), as 'wg genkey' or 'wg genpsk' write", null);
+            var secret = new SecretKey(key);
+            CryptographicOperations.ZeroMemory(key);
+            return new(secret, null, PermissionWarning(path));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(content);
+        }
+    }
+
+    private string? PermissionWarning(string path)
+    {
+        UnixFileMode mode = File.GetUnixFileMode(path);
+        if ((mode & GroupOrOthers) == 0 || !_hasUnixPermissions(path))
+            return null;
+        return $"key file '{path}' is accessible by group or others (mode {Convert.ToString((int)mode, 8).PadLeft(4, '0')}); run 'chmod 0600 {path}'";
+    }
+
+    private static ReadOnlySpan<byte> Trim(ReadOnlySpan<byte> text)
+    {
+        int start = 0, end = text.Length;
+        while (start < end && IsSpace(text[start]))
+            start++;
+        while (end > start && IsSpace(text[end - 1]))
+            end--;
+        return text[start..end];
+    }
+
+    private static bool IsSpace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r';
+
+    /// <summary>Writes a key file the way 'umask 077; wg genkey > FILE' leaves it: mode 0600 from the start, no window.</summary>
+    public static void Write(string path, ReadOnlySpan<byte> key)
+    {
+        Span<byte> line = stackalloc byte[PublicKey.Base64Length + 1];
+        KeyText.EncodeLine(key, line);
+        try
+        {
+            var options = new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            };
+            using var stream = new FileStream(path, options);
+            stream.Write(line);
+            stream.Flush(flushToDisk: true);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(line);
+        }
+    }
+}
