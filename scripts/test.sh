@@ -32,6 +32,8 @@ run_tests() {
   local log="$results/$(basename "$project")-$RANDOM.log"
   dotnet test "$project" -c Release --no-build "$@" 2>&1 | tee "$log" | grep -E 'Passed!|Failed!|\[FAIL\]|Skipped |error' | head -n 60
   local status=${PIPESTATUS[0]}
+  # On failure show why: the assertion messages, without the stack traces.
+  [ "$status" -eq 0 ] || grep -E -A6 'Error Message:' "$log" | grep -vE '^\s+at |Stack Trace' | head -n 80
   local line
   line=$(grep -E '(Passed|Failed)! +- ' "$log" | tail -n 1)
   if [ -z "$line" ]; then echo "no test summary from $project"; return 1; fi
