@@ -33,6 +33,7 @@ internal static class DropInCommand
             Log.Error($"cannot start {name}: {e.Message}");
             return 1;
         }
+        Background.ReleaseStdioIfChild(Environment.GetEnvironmentVariable("LOG_LEVEL"));
         using (host)
         {
             string reason = host.WaitForStop();
