@@ -71,15 +71,37 @@ internal static partial class Background
         string level = logLevel?.Trim().ToLowerInvariant() ?? "";
         if (level is not ("" or "silent"))
             return;
+        Console.Out.Flush();
+        Console.Error.Flush();
+        // .NET's Console writes through its own dup()s of fds 0-2, so redirecting 0-2 alone would leave the caller's
+        // pipes open: point every descriptor that shares a target with 0, 1 or 2 at /dev/null.
+        var stdio = new HashSet<string>(StringComparer.Ordinal);
+        for (int fd = 0; fd <= 2; fd++)
+            if (FdTarget(fd) is { } target && target != "/dev/null")
+                stdio.Add(target);
         int devNull = open("/dev/null", 2 /* O_RDWR */);
         if (devNull < 0)
             return;
-        Console.Out.Flush();
-        Console.Error.Flush();
-        for (int fd = 0; fd <= 2; fd++)
+        var fds = new List<int>();
+        foreach (string entry in Directory.GetFileSystemEntries("/proc/self/fd"))
+            if (int.TryParse(Path.GetFileName(entry), out int fd) && fd != devNull && (fd <= 2 || (FdTarget(fd) is { } t && stdio.Contains(t))))
+                fds.Add(fd);
+        foreach (int fd in fds)
             _ = dup2(devNull, fd);
         if (devNull > 2)
             _ = close(devNull);
+    }
+
+    private static string? FdTarget(int fd)
+    {
+        try
+        {
+            return new FileInfo($"/proc/self/fd/{fd}").LinkTarget;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     private static bool IsServing(string socketPath)

@@ -30,8 +30,9 @@ public sealed class DropInLifecycleTests
         // Output is captured through pipes: the call must return even though the daemon lives on (its stdio must not
         // keep the caller's pipes open), and everything must exist the moment it returns.
         var watch = Stopwatch.StartNew();
-        Sh.Run("ip", $"netns exec {ns.Name} {Implementations.Routerd} {ifname}", timeoutMs: 20_000);
-        Console.WriteLine($"routerd {ifname} returned after {watch.ElapsedMilliseconds} ms");
+        var run = Bounded.Run("ip", ["netns", "exec", ns.Name, Implementations.Routerd, ifname], 20_000, unset: ["LOG_LEVEL", "WG_PROCESS_FOREGROUND"]);
+        Console.WriteLine($"routerd {ifname} returned {run.ExitCode} after {watch.ElapsedMilliseconds} ms: {run.Stdout}{run.Stderr}");
+        Assert.Equal(0, run.ExitCode);
         Assert.True(File.Exists(socket), "socket file exists when routerd returns");
         Assert.True(TunnelPair.IsServing(socket), "socket answers when routerd returns");
         Assert.True(HasLink(ns, ifname), "interface exists in the namespace when routerd returns");
@@ -125,19 +126,10 @@ public sealed class DropInLifecycleTests
     {
         using var lab = new Lab();
         var ns = lab.Ns("bad");
-        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "netns", "exec", ns.Name, Implementations.Routerd }.Concat(foreground ? ["-f", name] : [name]))
-            psi.ArgumentList.Add(a);
-        psi.Environment.Remove("LOG_LEVEL");
-        using Process p = Process.Start(psi)!;
-        lab.Own(p);
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(10_000), "returns promptly");
-        Assert.True(Task.WaitAll([stdout, stderr], 5000), "no background child holds the output open");
-        Console.WriteLine($"exit {p.ExitCode}: {stderr.Result.Trim()}");
+        var p = Bounded.Run("ip", new[] { "netns", "exec", ns.Name, Implementations.Routerd }.Concat(foreground ? ["-f", name] : [name]), 10_000, unset: ["LOG_LEVEL"]);
+        Console.WriteLine($"exit {p.ExitCode}: {p.Stderr.Trim()}");
         Assert.NotEqual(0, p.ExitCode);
-        Assert.NotEqual("", stderr.Result.Trim());
+        Assert.Contains(name, p.Stderr);
         Assert.Empty(Procs.ServingInterface(name));
         Assert.Equal("", ns.Ip("-o link show type tun"));
     }

@@ -115,6 +115,41 @@ internal sealed class Lab : IDisposable
     }
 }
 
+/// <summary>
+/// Runs a program to completion with a hard bound on the time: also the time until its stdout and stderr reach EOF,
+/// which is what hangs when a daemon it started keeps the pipes (Sh.Run waits for that without a bound).
+/// </summary>
+internal static class Bounded
+{
+    public sealed record Result(int ExitCode, string Stdout, string Stderr);
+
+    public static Result Run(string program, IEnumerable<string> args, int timeoutMs, IDictionary<string, string>? env = null, IEnumerable<string>? unset = null)
+    {
+        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var a in args)
+            psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env ?? new Dictionary<string, string>())
+            psi.Environment[k] = v;
+        foreach (var k in unset ?? [])
+            psi.Environment.Remove(k);
+        using var p = Process.Start(psi)!;
+        p.StandardInput.Close();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        var watch = Stopwatch.StartNew();
+        bool exited = p.WaitForExit(timeoutMs);
+        bool drained = exited && Task.WaitAll([stdout, stderr], Math.Max(1, timeoutMs - (int)watch.ElapsedMilliseconds));
+        if (!exited || !drained)
+        {
+            try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            throw new TimeoutException(exited
+                ? $"{program} {string.Join(' ', args)} exited {p.ExitCode} but its stdout/stderr stayed open for {timeoutMs} ms (a background child holds them)"
+                : $"{program} {string.Join(' ', args)} did not exit within {timeoutMs} ms");
+        }
+        return new Result(p.ExitCode, stdout.Result, stderr.Result);
+    }
+}
+
 /// <summary>Processes by /proc, to find a daemon that detached from the process that started it.</summary>
 internal static class Procs
 {

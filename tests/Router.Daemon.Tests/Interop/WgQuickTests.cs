@@ -44,11 +44,12 @@ public sealed class WgQuickTests
         string file = lab.File(conf, $"{ifA}.conf");
         if (OperatingSystem.IsLinux())
             File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        string env = $"WG_QUICK_USERSPACE_IMPLEMENTATION={Implementations.Routerd}";
+        var env = new Dictionary<string, string> { ["WG_QUICK_USERSPACE_IMPLEMENTATION"] = Implementations.Routerd };
 
         // Captured through pipes: wg-quick returns only when the daemon it started has let go of them.
-        string up = Sh.Run("ip", $"netns exec {a.Name} env {env} wg-quick up {file}", timeoutMs: 30_000);
-        Console.WriteLine($"wg-quick up: {up}");
+        var up = Bounded.Run("ip", ["netns", "exec", a.Name, "wg-quick", "up", file], 30_000, env, unset: ["LOG_LEVEL"]);
+        Console.WriteLine($"wg-quick up (exit {up.ExitCode}):\n{up.Stdout}{up.Stderr}");
+        Assert.Equal(0, up.ExitCode);
         int pid = Assert.Single(Procs.ServingInterface(ifA));
         Assert.Contains("10.99.0.1/24", a.Ip($"-o addr show dev {ifA}"));
         Assert.Contains("10.200.0.0/16", a.Ip("route show"));
@@ -58,8 +59,9 @@ public sealed class WgQuickTests
         Assert.True(TryPing(a, "10.99.0.2"), "IPv4 ping through the wg-quick interface");
         Assert.True(TryPing(a, "fd99::2"), "IPv6 ping through the wg-quick interface");
 
-        string down = Sh.Run("ip", $"netns exec {a.Name} wg-quick down {file}", timeoutMs: 30_000);
-        Console.WriteLine($"wg-quick down: {down}");
+        var down = Bounded.Run("ip", ["netns", "exec", a.Name, "wg-quick", "down", file], 30_000);
+        Console.WriteLine($"wg-quick down (exit {down.ExitCode}):\n{down.Stdout}{down.Stderr}");
+        Assert.Equal(0, down.ExitCode);
         Assert.True(Wait.Until(() => !Procs.IsAlive(pid), 5000), "routerd exits after wg-quick down");
         Assert.False(File.Exists(Lab.Socket(ifA)), "socket removed");
         Assert.DoesNotContain(ifA, a.Ip("-o link show"));
