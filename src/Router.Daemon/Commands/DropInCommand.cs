@@ -23,16 +23,41 @@ internal static class DropInCommand
             return Background.Start(name, Path.Combine(UapiServer.DefaultDirectory, name + ".sock"), ReadyTimeout);
 
         Background.DetachIfChild();
+        // Catch SIGTERM/SIGINT before the socket can answer: whoever saw it answer may signal at once (a script, a
+        // supervisor), and the default action would kill routerd without removing its socket file.
+        var gate = new Lock();
+        TunnelHost? running = null;
+        string? early = null;
+        void OnSignal(System.Runtime.InteropServices.PosixSignalContext context)
+        {
+            context.Cancel = true;
+            lock (gate)
+            {
+                if (running is null)
+                    early = $"received {context.Signal}";
+                else
+                    running.RequestStop($"received {context.Signal}");
+            }
+        }
+        using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, OnSignal);
+        using var interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, OnSignal);
         TunnelHost host;
         try
         {
             host = TunnelHost.Start(name);
+            lock (gate)
+            {
+                running = host;
+                if (early is not null)
+                    host.RequestStop(early);
+            }
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or UnauthorizedAccessException or ArgumentException)
         {
             Log.Error($"cannot start {name}: {e.Message}");
             return 1;
         }
+        Background.ReleaseStdioIfChild(Environment.GetEnvironmentVariable("LOG_LEVEL"));
         using (host)
         {
             string reason = host.WaitForStop();

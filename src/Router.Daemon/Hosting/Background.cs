@@ -45,13 +45,63 @@ internal static partial class Background
         return 1;
     }
 
+    private static bool isChild;
+
     /// <summary>In the child: leave the parent's session so closing the terminal does not hang up the tunnel.</summary>
     public static void DetachIfChild()
     {
         if (Environment.GetEnvironmentVariable(ChildVariable) != "1")
             return;
+        isChild = true;
         Environment.SetEnvironmentVariable(ChildVariable, null);
         _ = setsid(); // fails only for a process-group leader, which a freshly started child is not
+    }
+
+    /// <summary>
+    /// In the child, once it is ready: unless LOG_LEVEL asks for output (verbose or error), point stdin, stdout and
+    /// stderr at /dev/null, as wireguard-go does for its daemon. Otherwise the daemon would hold the caller's pipes
+    /// open for its whole life, and anything that captures the output of <c>routerd IFNAME</c> or of
+    /// <c>wg-quick up</c> (a script's $(...), a test, a supervisor) would hang until the tunnel stops. Start-up
+    /// errors have already been printed by then, while the parent was still waiting.
+    /// </summary>
+    public static void ReleaseStdioIfChild(string? logLevel)
+    {
+        if (!isChild)
+            return;
+        string level = logLevel?.Trim().ToLowerInvariant() ?? "";
+        if (level is not ("" or "silent"))
+            return;
+        Console.Out.Flush();
+        Console.Error.Flush();
+        // .NET's Console writes through its own dup()s of fds 0-2, so redirecting 0-2 alone would leave the caller's
+        // pipes open: point every descriptor that shares a target with 0, 1 or 2 at /dev/null.
+        var stdio = new HashSet<string>(StringComparer.Ordinal);
+        for (int fd = 0; fd <= 2; fd++)
+            if (FdTarget(fd) is { } target && target != "/dev/null")
+                stdio.Add(target);
+        int devNull = open("/dev/null", 2 /* O_RDWR */);
+        if (devNull < 0)
+            return;
+        var fds = new List<int>();
+        foreach (string entry in Directory.GetFileSystemEntries("/proc/self/fd"))
+            if (int.TryParse(Path.GetFileName(entry), out int fd) && fd != devNull && (fd <= 2 || (FdTarget(fd) is { } t && stdio.Contains(t))))
+                fds.Add(fd);
+        foreach (int fd in fds)
+            _ = dup2(devNull, fd);
+        if (devNull > 2)
+            _ = close(devNull);
+    }
+
+    private static string? FdTarget(int fd)
+    {
+        try
+        {
+            return new FileInfo($"/proc/self/fd/{fd}").LinkTarget;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     private static bool IsServing(string socketPath)
@@ -72,4 +122,13 @@ internal static partial class Background
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int setsid();
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int open(string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int dup2(int oldfd, int newfd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int close(int fd);
 }
