@@ -42,6 +42,8 @@ public sealed unsafe class UdpBind : IBind
     private long _sendErrors;
     private long _sourceFallbacks;
     private volatile int _lastSendErrno;
+    // Receiving thread only: sockets that had data at the last poll (bit 0 IPv4, bit 1 IPv6), tried before polling.
+    private int _lastReadable;
 
     public ushort Port { get; }
 
@@ -243,6 +245,19 @@ public sealed unsafe class UdpBind : IBind
         int v4 = _v4?.Fd ?? -1, v6 = _v6?.Fd ?? -1;
         while (true)
         {
+            // Under load datagrams are already queued: try the sockets that were readable last time before polling.
+            int ready = _lastReadable;
+            if (ready != 0)
+            {
+                int early = 0;
+                if ((ready & 1) != 0)
+                    early += ReceiveBatch(v4, _receive4!, packets);
+                if ((ready & 2) != 0 && early < packets.Length)
+                    early += ReceiveBatch(v6, _receive6!, packets[early..]);
+                if (early > 0)
+                    return early;
+                _lastReadable = 0;
+            }
             // poll ignores negative descriptors, so a missing family costs nothing.
             fds[0] = new Libc.PollFd { Fd = v4, Events = Libc.POLLIN };
             fds[1] = new Libc.PollFd { Fd = v6, Events = Libc.POLLIN };
@@ -261,6 +276,7 @@ public sealed unsafe class UdpBind : IBind
                 count += ReceiveBatch(v4, _receive4!, packets);
             if (fds[1].Revents != 0 && count < packets.Length)
                 count += ReceiveBatch(v6, _receive6!, packets[count..]);
+            _lastReadable = (fds[0].Revents != 0 ? 1 : 0) | (fds[1].Revents != 0 ? 2 : 0);
             if (count > 0)
                 return count;
         }
@@ -276,7 +292,7 @@ public sealed unsafe class UdpBind : IBind
             {
                 // PacketBuffer.Data lives on the pinned object heap, so its address is stable.
                 Base = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(packets[i].Data)) + PacketBuffer.Headroom,
-                Length = PacketBuffer.MaxPayload,
+                Length = (nuint)packets[i].Capacity,
             };
             messages[i] = new MMsgHdr
             {

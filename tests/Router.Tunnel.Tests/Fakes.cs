@@ -148,10 +148,17 @@ internal sealed class FakeTun : ITun
         {
             return 0;
         }
-        data.CopyTo(packets[0].Data.AsSpan(PacketBuffer.Headroom));
-        packets[0].Offset = PacketBuffer.Headroom;
-        packets[0].Length = data.Length;
-        return 1;
+        int n = 0;
+        while (true)
+        {
+            data.CopyTo(packets[n].Data.AsSpan(PacketBuffer.Headroom));
+            packets[n].Offset = PacketBuffer.Headroom;
+            packets[n].Length = data.Length;
+            n++;
+            // Like the real TUN: drain what is queued, up to the batch.
+            if (n == packets.Length || !ToRead.TryTake(out data!))
+                return n;
+        }
     }
 
     public void Write(ReadOnlySpan<PacketBuffer> packets)

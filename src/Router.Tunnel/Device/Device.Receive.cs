@@ -20,14 +20,22 @@ public sealed partial class Device
     /// decrypted in place and written to the TUN before this returns; buffers stay the caller's. Never throws on
     /// malformed input: every drop is counted in <see cref="Drops"/>.
     /// </summary>
-    public void HandleDatagrams(ReadOnlySpan<PacketBuffer> datagrams)
+    public void HandleDatagrams(ReadOnlySpan<PacketBuffer> datagrams) => ClassifyDatagrams(datagrams, null);
+
+    /// <summary>
+    /// Handles handshakes and cookie replies here; transport messages are opened here without <paramref name="batch"/>,
+    /// or become its jobs (threaded mode: <paramref name="datagrams"/> = its leading buffers) for a crypto worker,
+    /// with the replay check and delivery after decryption in <see cref="DrainReceived"/>.
+    /// </summary>
+    private void ClassifyDatagrams(ReadOnlySpan<PacketBuffer> datagrams, CryptoBatch? batch)
     {
         Outbox outbox = _udpOutbox;
         lock (_lock)
         {
             long now = _clock.Now;
-            foreach (PacketBuffer datagram in datagrams)
+            for (int i = 0; i < datagrams.Length; i++)
             {
+                PacketBuffer datagram = datagrams[i];
                 ReadOnlySpan<byte> message = datagram.Payload;
                 if (!Messages.TryClassify(message, out MessageType type, out DropReason reason))
                 {
@@ -37,7 +45,7 @@ public sealed partial class Device
                 switch (type)
                 {
                     case MessageType.Transport:
-                        ReceiveTransport(datagram, now, outbox);
+                        ReceiveTransport(datagram, i, batch, now, outbox);
                         break;
                     case MessageType.CookieReply:
                         ReceiveCookieReply(message);
@@ -137,7 +145,7 @@ public sealed partial class Device
             entry.Peer.CountDrop(DropReason.BadCookieReply, _drops);
     }
 
-    private void ReceiveTransport(PacketBuffer datagram, long now, Outbox outbox)
+    private void ReceiveTransport(PacketBuffer datagram, int index, CryptoBatch? batch, long now, Outbox outbox)
     {
         ReadOnlySpan<byte> message = datagram.Payload;
         if (!_peers.Indices.TryGet(Messages.ReadU32(message, Messages.TransportReceiver), out IndexTable.Entry entry) ||
@@ -152,16 +160,38 @@ public sealed partial class Device
             peer.CountDrop(DropReason.KeypairExpired, _drops);
             return;
         }
-        ulong counter = Messages.ReadCounter(message);
-        if (!Open(keypair, datagram, counter))
+        if (batch is not null)
         {
-            peer.CountDrop(DropReason.DecryptFailed, _drops);
+            keypair.Acquire();
+            batch.AddJob(index, keypair, peer);
             return;
         }
+        if (AcceptTransport(peer, keypair, datagram, Open(keypair, datagram), now, outbox))
+            outbox.Deliver(datagram);
+    }
+
+    /// <summary>
+    /// After decryption, in arrival order: replay window, roaming, session confirmation, timers, allowed-IPs filter.
+    /// True when <paramref name="datagram"/> now holds an IP packet to deliver. Needs the lock.
+    /// </summary>
+    private bool AcceptTransport(Peer peer, Keypair keypair, PacketBuffer datagram, bool opened, long now, Outbox outbox)
+    {
+        if (!opened)
+        {
+            peer.CountDrop(DropReason.DecryptFailed, _drops);
+            return false;
+        }
+        if (!keypair.IsValid)
+        {
+            peer.CountDrop(DropReason.KeypairExpired, _drops); // retired while a worker decrypted it
+            return false;
+        }
+        ReadOnlySpan<byte> message = datagram.Payload;
+        ulong counter = Messages.ReadCounter(message);
         if (!keypair.Replay.TryAccept(counter))
         {
             peer.CountDrop(DropReason.ReplayedCounter, _drops);
-            return;
+            return false;
         }
 
         // Authenticated and fresh.
@@ -179,27 +209,28 @@ public sealed partial class Device
 
         Span<byte> plaintext = datagram.Data.AsSpan(datagram.Offset + TransportHeaderSize, message.Length - KeepaliveSize);
         if (plaintext.IsEmpty)
-            return; // keepalive
+            return false; // keepalive
 
         if (!InnerPacket.TryParseReceived(plaintext, out int length, out ReadOnlySpan<byte> source))
         {
             peer.CountDrop(DropReason.InvalidInnerPacket, _drops);
-            return;
+            return false;
         }
         if (!ReferenceEquals(_allowedIps.Lookup(source), peer))
         {
             peer.CountDrop(DropReason.AllowedIpsMismatch, _drops);
-            return;
+            return false;
         }
         TimerDataReceived(peer, now);
         datagram.Offset += TransportHeaderSize;
         datagram.Length = length;
-        outbox.Deliver(datagram);
+        return true;
     }
 
     /// <summary>Decrypts a transport message in place; the plaintext follows the 16-byte header.</summary>
-    private static bool Open(Keypair keypair, PacketBuffer datagram, ulong counter)
+    private static bool Open(Keypair keypair, PacketBuffer datagram)
     {
+        ulong counter = Messages.ReadCounter(datagram.Payload);
         Span<byte> body = datagram.Data.AsSpan(datagram.Offset + TransportHeaderSize, datagram.Length - TransportHeaderSize);
         return ChaCha20Poly1305.Decrypt(keypair.ReceiveKey, counter, body, ReadOnlySpan<byte>.Empty, body[..^TagSize]);
     }

@@ -17,15 +17,23 @@ public sealed partial class Device
     /// by its transport message before this returns; buffers stay the caller's. Packets without a session yet are
     /// copied and held until a handshake completes.
     /// </summary>
-    public void HandleTunPackets(ReadOnlySpan<PacketBuffer> packets)
+    public void HandleTunPackets(ReadOnlySpan<PacketBuffer> packets) => RouteTunPackets(packets, null);
+
+    /// <summary>
+    /// Routes IP packets to peers. Without <paramref name="batch"/> each packet is sealed here; with it (threaded
+    /// mode, <paramref name="packets"/> = its leading buffers) each gets its counter and header here, under the lock,
+    /// and becomes a job of the batch for a crypto worker, so counters follow the TUN order.
+    /// </summary>
+    private void RouteTunPackets(ReadOnlySpan<PacketBuffer> packets, CryptoBatch? batch)
     {
         Outbox outbox = _tunOutbox;
         lock (_lock)
         {
             long now = _clock.Now;
             int mtu = Mtu;
-            foreach (PacketBuffer packet in packets)
+            for (int i = 0; i < packets.Length; i++)
             {
+                PacketBuffer packet = packets[i];
                 ReadOnlySpan<byte> destination = InnerPacket.Destination(packet.Payload);
                 if (destination.IsEmpty || !HasRoomToSeal(packet))
                 {
@@ -46,8 +54,17 @@ public sealed partial class Device
                 Keypair? keypair = peer.Keypairs.Current;
                 if (peer.Staged.Count == 0 && keypair is not null && keypair.CanSend(now))
                 {
-                    Seal(peer, keypair, packet, mtu, now);
-                    outbox.Send(packet);
+                    if (batch is null)
+                    {
+                        Seal(peer, keypair, packet, mtu, now);
+                        outbox.Send(packet);
+                    }
+                    else
+                    {
+                        PrepareSeal(peer, keypair, packet, mtu, now);
+                        keypair.Acquire();
+                        batch.AddJob(i, keypair, null);
+                    }
                     KeepKeyFreshSending(peer, now, outbox);
                     continue;
                 }
@@ -117,14 +134,22 @@ public sealed partial class Device
     /// </summary>
     private void Seal(Peer peer, Keypair keypair, PacketBuffer buffer, int mtu, long now)
     {
+        PrepareSeal(peer, keypair, buffer, mtu, now);
+        Encrypt(keypair, buffer);
+    }
+
+    /// <summary>
+    /// Everything of <see cref="Seal"/> but the encryption, which needs only the keypair and the buffer and so may
+    /// run on a crypto worker (<see cref="Encrypt"/>). Needs the lock.
+    /// </summary>
+    private void PrepareSeal(Peer peer, Keypair keypair, PacketBuffer buffer, int mtu, long now)
+    {
         int length = buffer.Length;
         int padded = Messages.PaddedLength(length, mtu);
         byte[] data = buffer.Data;
         data.AsSpan(buffer.Offset + length, padded - length).Clear();
         ulong counter = keypair.SendCounter++;
         Messages.WriteTransportHeader(data.AsSpan(buffer.Offset - TransportHeaderSize, TransportHeaderSize), keypair.RemoteIndex, counter);
-        ChaCha20Poly1305.Encrypt(keypair.SendKey, counter, data.AsSpan(buffer.Offset, padded), ReadOnlySpan<byte>.Empty,
-            data.AsSpan(buffer.Offset, padded + TagSize));
         buffer.Offset -= TransportHeaderSize;
         buffer.Length = TransportHeaderSize + padded + TagSize;
         buffer.Endpoint = peer.Endpoint;
@@ -135,6 +160,14 @@ public sealed partial class Device
         TimerAnyAuthenticatedPacketTraversal(peer, now);
         if (length != 0)
             TimerDataSent(peer, now);
+    }
+
+    /// <summary>Encrypts a prepared transport message in place (counter from its header, tag into the tailroom).</summary>
+    private static void Encrypt(Keypair keypair, PacketBuffer message)
+    {
+        Span<byte> body = message.Data.AsSpan(message.Offset + TransportHeaderSize, message.Length - TransportHeaderSize);
+        ulong counter = Messages.ReadCounter(message.Payload);
+        ChaCha20Poly1305.Encrypt(keypair.SendKey, counter, body[..^TagSize], ReadOnlySpan<byte>.Empty, body);
     }
 
     /// <summary>Sends an empty transport message (or whatever is staged), starting a handshake if needed.</summary>

@@ -1,16 +1,39 @@
 using Router.Tunnel.IO;
+using Router.Tunnel.Noise;
 
 namespace Router.Tunnel;
 
-// Threaded mode for the daemon: three threads drive the same entry points the tests call.
+// Threaded mode for the daemon: reader threads do the protocol under the device lock, crypto workers (one per core)
+// do the AEAD outside it, and an in-order drain puts packets back on the wire / the TUN in the order they were read.
 //
-//   tun-read    ITun.Read (blocking batch)   -> HandleTunPackets
-//   udp-receive IBind.Receive (blocking)     -> HandleDatagrams   (follows rebinds)
-//   timers      every 100 ms                 -> Tick
+//   wg-tun-read     ITun.Read (batch) -> routing, counters, headers (lock) --+--> send ring (publish order)
+//   wg-udp-receive  IBind.Receive     -> handshakes; index -> keypair (lock) --+--> receive ring
+//                                                                            \--> work queue
+//   wg-crypto-N     work queue -> Encrypt / Open each job -> release keypair refs -> mark batch done
+//                   -> drain the finished head of its ring:
+//                        send:    IBind.Send (sendmmsg) of the batch, in counter order
+//                        receive: replay window, roaming, timers, allowed IPs (lock) -> ITun.Write (batch)
+//   wg-timers       every 100 ms -> Tick
+//
+// Every packet of a peer goes through the same reader and the same ring, so per-peer order is kept (the rings keep
+// the global order, which implies it). Batches are pooled: a reader with none free waits, bounding memory in flight.
 public sealed partial class Device
 {
     private readonly ManualResetEventSlim _stopping = new(false);
     private Thread? _tunThread, _udpThread, _timerThread;
+    private Thread[] _workers = [];
+    private BatchPool? _sendBatches, _receiveBatches;
+    private OrderedRing? _sendRing, _receiveRing;
+    private WorkQueue? _work;
+    // Used only by the thread holding the receive ring's drain role.
+    private readonly Outbox _drainOutbox = new();
+    private PacketBuffer[] _drainDelivered = [];
+
+    /// <summary>Crypto worker threads in threaded mode (defaults to the processor count).</summary>
+    public int CryptoWorkers { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Batches in flight per direction in threaded mode (each holds up to the TUN's or bind's batch size).</summary>
+    public int BatchesInFlight { get; init; } = Math.Max(4, 2 * Environment.ProcessorCount);
 
     /// <summary>Raised (on the failing thread) when a worker thread stops on an unexpected exception.</summary>
     public event Action<Exception>? Faulted;
@@ -21,6 +44,17 @@ public sealed partial class Device
         if (_tunThread is not null)
             throw new InvalidOperationException("The device is already running.");
         Bind();
+        int tunBatch = Math.Max(1, _tun.BatchSize);
+        int bindBatch = Math.Max(1, Volatile.Read(ref _bind)?.BatchSize ?? 128);
+        _drainDelivered = new PacketBuffer[bindBatch];
+        _sendBatches = new BatchPool(isSend: true, BatchesInFlight, tunBatch, SendBufferCapacity());
+        _receiveBatches = new BatchPool(isSend: false, BatchesInFlight, bindBatch, PacketBuffer.MaxPayload);
+        _sendRing = new OrderedRing(BatchesInFlight, DrainSent);
+        _receiveRing = new OrderedRing(BatchesInFlight, DrainReceived);
+        _work = new WorkQueue(2 * BatchesInFlight + Math.Max(1, CryptoWorkers));
+        _workers = new Thread[Math.Max(1, CryptoWorkers)];
+        for (int i = 0; i < _workers.Length; i++)
+            _workers[i] = StartThread($"wg-crypto-{i}", CryptoLoop);
         _tunThread = StartThread("wg-tun-read", TunLoop);
         _udpThread = StartThread("wg-udp-receive", UdpLoop);
         _timerThread = StartThread("wg-timers", TimerLoop);
@@ -46,6 +80,11 @@ public sealed partial class Device
         _tunThread?.Join();
         _udpThread?.Join();
         _timerThread?.Join();
+        // The readers are gone: what is queued still finishes (releasing its keypair references), then workers stop.
+        foreach (Thread _ in _workers)
+            _work!.Add(null);
+        foreach (Thread worker in _workers)
+            worker.Join();
     }
 
     private Thread StartThread(string name, Action loop)
@@ -71,23 +110,29 @@ public sealed partial class Device
         }
     }
 
+    /// <summary>TUN buffers hold the MTU (the kernel never hands a TUN reader more), rounded up; small RSS.</summary>
+    private int SendBufferCapacity() => Math.Min(PacketBuffer.MaxPayload, (Mtu + 511) & ~511);
+
     private void TunLoop()
     {
-        var buffers = NewBuffers(_tun.BatchSize);
+        BatchPool pool = _sendBatches!;
         while (!_stopping.IsSet)
         {
-            foreach (PacketBuffer buffer in buffers)
-                buffer.Reset();
-            int count = _tun.Read(buffers);
+            CryptoBatch batch = pool.Rent(SendBufferCapacity());
+            int count = _tun.Read(batch.Packets);
             if (count <= 0)
+            {
+                pool.Return(batch);
                 return;
-            HandleTunPackets(buffers.AsSpan(0, count));
+            }
+            RouteTunPackets(batch.Packets.AsSpan(0, count), batch);
+            Submit(batch, pool, _sendRing!);
         }
     }
 
     private void UdpLoop()
     {
-        PacketBuffer[] buffers = [];
+        BatchPool pool = _receiveBatches!;
         while (!_stopping.IsSet)
         {
             IBind? bind = Volatile.Read(ref _bind);
@@ -96,27 +141,126 @@ public sealed partial class Device
                 _stopping.Wait(ImplementationConstants.TimerResolution);
                 continue;
             }
-            if (buffers.Length != Math.Max(1, bind.BatchSize))
-                buffers = NewBuffers(bind.BatchSize);
-            foreach (PacketBuffer buffer in buffers)
-                buffer.Reset();
+            CryptoBatch batch = pool.Rent(0);
             int count;
             try
             {
-                count = bind.Receive(buffers);
+                count = bind.Receive(batch.Packets.AsSpan(0, Math.Min(batch.Packets.Length, Math.Max(1, bind.BatchSize))));
             }
             catch (ObjectDisposedException)
             {
+                pool.Return(batch);
                 continue; // rebound by Configure: pick up the new bind
             }
             if (count <= 0)
             {
+                pool.Return(batch);
                 if (ReferenceEquals(bind, Volatile.Read(ref _bind)) && !_stopping.IsSet)
                     _stopping.Wait(ImplementationConstants.TimerResolution); // closed under us; avoid spinning
                 continue;
             }
-            HandleDatagrams(buffers.AsSpan(0, count));
+            ClassifyDatagrams(batch.Packets.AsSpan(0, count), batch);
+            Submit(batch, pool, _receiveRing!);
         }
+    }
+
+    /// <summary>
+    /// Hands a batch with jobs on (publish first: the ring's order is the wire order). A small batch while no
+    /// worker has a backlog is sealed or opened right here: a hand-off costs two wake-ups, which is most of a
+    /// ping's round trip on a busy machine, and the workers only pay off once the reader falls behind.
+    /// </summary>
+    private void Submit(CryptoBatch batch, BatchPool pool, OrderedRing ring)
+    {
+        if (batch.Jobs == 0)
+        {
+            pool.Return(batch);
+            return;
+        }
+        ring.Publish(batch);
+        if (batch.Jobs <= InlineJobs && _work!.IsEmpty)
+            Process(batch);
+        else
+            _work!.Add(batch);
+    }
+
+    /// <summary>Largest batch the reader seals or opens itself when the workers are idle.</summary>
+    internal int InlineJobs { get; init; } = 8;
+
+    private void CryptoLoop()
+    {
+        WorkQueue work = _work!;
+        while (work.Take() is { } batch)
+            Process(batch);
+    }
+
+    /// <summary>The crypto of one batch, then the in-order drain of its ring.</summary>
+    private void Process(CryptoBatch batch)
+    {
+        if (batch.IsSend)
+        {
+            for (int i = 0; i < batch.Jobs; i++)
+            {
+                Keypair keypair = batch.Keypairs[i]!;
+                Encrypt(keypair, batch.Packets[i]);
+                keypair.Release();
+            }
+            batch.Done = true;
+            _sendRing!.Drain();
+        }
+        else
+        {
+            for (int i = 0; i < batch.Jobs; i++)
+            {
+                Keypair keypair = batch.Keypairs[i]!;
+                batch.Opened[i] = Open(keypair, batch.Packets[i]);
+                keypair.Release();
+            }
+            batch.Done = true;
+            _receiveRing!.Drain();
+        }
+    }
+
+    /// <summary>Send ring, in order: the batch's sealed messages leave in one batched send.</summary>
+    private void DrainSent(CryptoBatch batch)
+    {
+        IBind? bind = Volatile.Read(ref _bind);
+        if (bind is not null)
+        {
+            ReadOnlySpan<PacketBuffer> messages = batch.Packets.AsSpan(0, batch.Jobs);
+            int size = Math.Max(1, bind.BatchSize);
+            for (int i = 0; i < messages.Length; i += size)
+                bind.Send(messages.Slice(i, Math.Min(size, messages.Length - i)));
+        }
+        _sendBatches!.Return(batch);
+    }
+
+    /// <summary>Receive ring, in order: replay window and bookkeeping under the lock, then one batched TUN write.</summary>
+    private void DrainReceived(CryptoBatch batch)
+    {
+        Outbox outbox = _drainOutbox;
+        int delivered = 0;
+        PacketBuffer[] deliver = _drainDelivered;
+        if (deliver.Length < batch.Jobs)
+            _drainDelivered = deliver = new PacketBuffer[batch.Jobs];
+        lock (_lock)
+        {
+            long now = _clock.Now;
+            for (int i = 0; i < batch.Jobs; i++)
+            {
+                PacketBuffer datagram = batch.Packets[i];
+                if (AcceptTransport(batch.Peers[i]!, batch.Keypairs[i]!, datagram, batch.Opened[i], now, outbox))
+                    deliver[delivered++] = datagram;
+            }
+        }
+        if (delivered > 0)
+        {
+            int size = Math.Max(1, _tun.BatchSize);
+            for (int i = 0; i < delivered; i += size)
+                _tun.Write(deliver.AsSpan(i, Math.Min(size, delivered - i)));
+            deliver.AsSpan(0, delivered).Clear();
+        }
+        Flush(outbox);
+        _receiveBatches!.Return(batch);
     }
 
     private void TimerLoop()
@@ -125,11 +269,4 @@ public sealed partial class Device
             Tick();
     }
 
-    private static PacketBuffer[] NewBuffers(int count)
-    {
-        var buffers = new PacketBuffer[Math.Max(1, count)];
-        for (int i = 0; i < buffers.Length; i++)
-            buffers[i] = new PacketBuffer();
-        return buffers;
-    }
 }

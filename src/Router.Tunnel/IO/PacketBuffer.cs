@@ -17,8 +17,25 @@ public sealed class PacketBuffer
     /// <summary>The largest IP packet a TUN device delivers (its MTU can be raised to 65535).</summary>
     public const int MaxPayload = 65535;
 
-    /// <summary>The whole buffer: Headroom + MaxPayload + Tailroom bytes.</summary>
-    public readonly byte[] Data = GC.AllocateUninitializedArray<byte>(Headroom + MaxPayload + Tailroom, pinned: true);
+    /// <summary>The whole buffer: Headroom + <see cref="Capacity"/> + Tailroom bytes, on the pinned heap.</summary>
+    public readonly byte[] Data;
+
+    /// <summary>A buffer for the largest IP packet (<see cref="MaxPayload"/>).</summary>
+    public PacketBuffer()
+        : this(MaxPayload)
+    {
+    }
+
+    /// <summary>A buffer for payloads up to <paramref name="capacity"/> bytes (pools size them by MTU to keep RSS small).</summary>
+    public PacketBuffer(int capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(capacity, MaxPayload);
+        Data = GC.AllocateUninitializedArray<byte>(Headroom + capacity + Tailroom, pinned: true);
+    }
+
+    /// <summary>The largest payload this buffer holds at <see cref="Headroom"/>.</summary>
+    public int Capacity => Data.Length - Headroom - Tailroom;
 
     /// <summary>Where the payload starts in <see cref="Data"/>.</summary>
     public int Offset = Headroom;

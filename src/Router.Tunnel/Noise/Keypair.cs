@@ -4,9 +4,18 @@ namespace Router.Tunnel.Noise;
 /// One session's transport keys (whitepaper 5.4.5): derived when a handshake completes, used for at most
 /// REJECT_AFTER_TIME or REJECT_AFTER_MESSAGES, then discarded.
 /// </summary>
-/// <remarks>Guarded by the device lock: the send counter, replay window and validity change only under it.</remarks>
+/// <remarks>
+/// Guarded by the device lock: the send counter, replay window and validity change only under it. The keys alone are
+/// also read by crypto workers outside the lock: each worker holds a reference (<see cref="Acquire"/>, taken under the
+/// lock while the keypair is valid) and the keys are zeroed only when the last reference goes (<see cref="Release"/>),
+/// so retiring a keypair never races an encryption or decryption in flight.
+/// </remarks>
 internal sealed class Keypair
 {
+    // One reference belongs to the peer's keypair slot (dropped by Retire); workers add theirs for one packet each.
+    private int _references = 1;
+    private int _retired;
+
     public Bytes32 SendKey;
     public Bytes32 ReceiveKey;
     /// <summary>Next counter to send.</summary>
@@ -37,11 +46,25 @@ internal sealed class Keypair
 
     public bool CanReceive(long now) => IsValid && !IsOlderThan(now, ProtocolConstants.RejectAfterTime);
 
-    public void Zero()
+    /// <summary>Takes a reference for a crypto worker. Call under the device lock, only while <see cref="IsValid"/>.</summary>
+    public void Acquire() => Interlocked.Increment(ref _references);
+
+    /// <summary>Drops a reference; the last one zeroes the keys.</summary>
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _references) == 0)
+        {
+            SendKey.Clear();
+            ReceiveKey.Clear();
+        }
+    }
+
+    /// <summary>Takes the keypair out of use (no new sends or receives); its keys are zeroed once no worker holds them.</summary>
+    public void Retire()
     {
         IsValid = false;
-        SendKey.Clear();
-        ReceiveKey.Clear();
+        if (Interlocked.Exchange(ref _retired, 1) == 0)
+            Release();
     }
 }
 
@@ -107,6 +130,6 @@ internal sealed class Keypairs
         if (keypair is null)
             return;
         indices.Remove(keypair.LocalIndex);
-        keypair.Zero();
+        keypair.Retire();
     }
 }
