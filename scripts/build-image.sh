@@ -36,7 +36,7 @@ log() { printf '[build-image %4ds] %s\n' "$(( $(date +%s) - t_start ))" "$*"; }
 die() { echo "build-image: $*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "run as root (chroot into the arm64 root filesystem, file ownership in mke2fs -d)"
-for tool in mmdebstrap mkfs.vfat mcopy mmd mke2fs sfdisk dpkg-deb dpkg-query chroot; do
+for tool in mmdebstrap mkfs.vfat mcopy mke2fs sfdisk dpkg-deb dpkg-query chroot unshare; do
   command -v "$tool" >/dev/null || die "missing $tool: scripts/install-deps.sh image"
 done
 
@@ -153,6 +153,9 @@ log "routerd: package $deb"
 # --- root filesystem --------------------------------------------------------------------------------------------
 rootfs="$work/rootfs"
 mkdir -p "$rootfs"
+# Runs a command inside the new root, with /proc mounted in a private mount namespace that vanishes with the command
+# (maintainer scripts and raspi-firmware's hook use ischroot, which needs /proc). Nothing is mounted on the host.
+in_root() { unshare --mount --fork chroot "$rootfs" /bin/sh -c 'mount -t proc proc /proc && exec "$@"' sh "$@"; }
 log "rootfs: unpacking the base"
 tar -C "$rootfs" --numeric-owner --xattrs --xattrs-include='*' -xpf "$base_tar"
 
@@ -164,16 +167,16 @@ chmod 0700 "$rootfs/etc/router" 2>/dev/null || true
 
 log "rootfs: installing routerd with dpkg -i (the same path as an update over SSH)"
 cp "$deb" "$rootfs/tmp/"
-chroot "$rootfs" dpkg -i "/tmp/$(basename "$deb")"
+in_root dpkg -i "/tmp/$(basename "$deb")"
 rm -f "$rootfs/tmp/$(basename "$deb")"
 
 log "rootfs: enabling units"
-chroot "$rootfs" systemctl enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
+in_root systemctl enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
   nftables.service ssh.service router-ssh-hostkeys.service systemd-time-wait-sync.service \
   wpa_supplicant@wlan0.service routerd.service routerd-firstboot.service
 # Nothing but explicit configuration changes goes to flash in normal running: no daily apt downloads, no daily
 # dpkg database backups, no e2scrub (needs LVM anyway). The stock wpa_supplicant.service (D-Bus) is not used.
-chroot "$rootfs" systemctl disable apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer \
+in_root systemctl disable apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer \
   e2scrub_reap.service wpa_supplicant.service 2>/dev/null || true
 
 log "rootfs: first-boot state"
@@ -187,7 +190,7 @@ rm -rf "$rootfs"/var/log/journal/* "$rootfs"/tmp/* 2>/dev/null || true
 log "rootfs: regenerating config.txt / cmdline.txt with raspi-firmware's hook"
 kver=$(ls "$rootfs/boot" | sed -n 's/^vmlinuz-//p' | sort -V | tail -n 1)
 [ -n "$kver" ] || die "no kernel in the base"
-chroot "$rootfs" env DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/z50-raspi-firmware "$kver" "/boot/vmlinuz-$kver"
+in_root env DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/z50-raspi-firmware "$kver" "/boot/vmlinuz-$kver"
 grep -q 'root=LABEL=RASPIROOT' "$rootfs/boot/firmware/cmdline.txt" || die "cmdline.txt lacks root=LABEL=RASPIROOT"
 
 # --- image ------------------------------------------------------------------------------------------------------

@@ -24,8 +24,8 @@ check "image size $size bytes is a power of two" test $(( size & (size - 1) )) -
 
 # --- partition table ---------------------------------------------------------------------------------------------
 table=$(sfdisk -d "$img" 2>/dev/null)
-p1=$(grep -E '^\S+1 :' <<<"$table"); p2=$(grep -E '^\S+2 :' <<<"$table")
-field() { sed -nE "s/.*$2= *([^,]+).*/\1/p" <<<"$1" | tr -d ' '; }
+p1=$(grep -E '^\S+1 :' <<<"$table" | tr -d ' '); p2=$(grep -E '^\S+2 :' <<<"$table" | tr -d ' ')
+field() { sed -nE "s/.*$2=([^,]+).*/\1/p" <<<"$1"; }
 check "MBR (dos) partition table" grep -q 'label: dos' <<<"$table"
 check "partition 1 at sector 8192, type c (FAT32 LBA), bootable" \
   bash -c '[[ "$1" == *"start=8192,"* && "$1" == *"type=c"* && "$1" == *bootable* ]]' _ "$p1"
@@ -91,8 +91,8 @@ check "volume label RASPIROOT" bash -c 'debugfs -R stats "$1" 2>/dev/null | grep
 check "/usr/lib/routerd/routerd" ext_exists /usr/lib/routerd/routerd
 check "/usr/lib/routerd/libsodium.so beside it" ext_exists /usr/lib/routerd/libsodium.so
 check "/usr/sbin/routerd -> ../lib/routerd/routerd" test "$(link_target /usr/sbin/routerd)" = ../lib/routerd/routerd
-check "routerd installed through its package (dpkg status)" \
-  bash -c 'awk "/^Package: routerd$/{p=1} p&&/^Status:/{print; exit}" <<<"$1" | grep -q "install ok installed"' _ "$(ext_cat /var/lib/dpkg/status)"
+routerd_status=$(ext_cat /var/lib/dpkg/status | grep -A1 -x 'Package: routerd' | sed -n 's/^Status: //p')
+check "routerd installed through its package (dpkg status: ${routerd_status:-none})" test "$routerd_status" = "install ok installed"
 check "unit /usr/lib/systemd/system/routerd.service" ext_exists /usr/lib/systemd/system/routerd.service
 unit=$(ext_cat /usr/lib/systemd/system/routerd.service)
 for line in 'Type=notify' 'ExecStart=/usr/sbin/routerd run --config /etc/router/router.json' 'ExecReload=/bin/kill -HUP $MAINPID' \
