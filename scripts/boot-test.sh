@@ -141,6 +141,7 @@ say "ip_forward=$(cat /proc/sys/net/ipv4/ip_forward)"
 say "networkd=$(systemctl is-active systemd-networkd.service)"
 say "eth0=$(ip -4 -br addr show eth0 2>/dev/null | tr -s ' ')"
 say "boot-mount=$(findmnt -n -o FSTYPE,OPTIONS /boot/firmware)"
+findmnt -n /boot/firmware >/dev/null || systemctl status boot-firmware.mount --no-pager 2>&1 | head -n 12 | sed 's/^/ROUTER-TEST: boot-mount-diag: /'
 say "journal-persistent-files=$(find /var/log/journal -type f 2>/dev/null | wc -l)"
 say "journal-runtime=$(ls -d /run/log/journal 2>/dev/null)"
 say "failed-units=$(systemctl --failed --no-legend --plain 2>/dev/null | awk '{print $1}' | tr '\n' ' ')"
@@ -236,7 +237,7 @@ ip netns exec "$ns" qemu-system-aarch64 -M virt -cpu "$cpu" -m 1024 -smp 2 \
   -append "root=LABEL=RASPIROOT rw rootwait console=ttyAMA0 net.ifnames=0 panic=-1" \
   -drive "file=$disk,format=raw,if=none,id=d0,cache=unsafe" -device virtio-blk-pci,drive=d0 \
   -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$ssh_port-:22,hostfwd=udp:127.0.0.1:$fwd_port-:51820" \
-  -device virtio-net-pci,netdev=n0 \
+  -device virtio-net-pci,netdev=n0,romfile= \
   -display none -monitor none -serial "file:$console" -no-reboot >"$work/qemu.log" 2>&1 &
 qemu_pid=$!
 since_boot() { awk -v a="$t_boot" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
