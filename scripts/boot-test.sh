@@ -141,7 +141,11 @@ say "ip_forward=$(cat /proc/sys/net/ipv4/ip_forward)"
 say "networkd=$(systemctl is-active systemd-networkd.service)"
 say "eth0=$(ip -4 -br addr show eth0 2>/dev/null | tr -s ' ')"
 say "boot-mount=$(findmnt -n -o FSTYPE,OPTIONS /boot/firmware)"
-findmnt -n /boot/firmware >/dev/null || systemctl status boot-firmware.mount --no-pager 2>&1 | head -n 12 | sed 's/^/ROUTER-TEST: boot-mount-diag: /'
+if ! findmnt -n /boot/firmware >/dev/null; then
+  { systemctl status boot-firmware.mount --no-pager 2>&1 | tail -n 4; ls -l /dev/disk/by-label/ 2>&1; ls /dev/vd* 2>&1;
+    blkid 2>&1; udevadm info -q property /dev/vda1 2>&1 | grep -E 'ID_FS|DEVLINKS|ID_PART_ENTRY_TYPE';
+    systemctl status systemd-udev-trigger.service --no-pager 2>&1 | head -n 4; } | sed 's/^/ROUTER-TEST: boot-mount-diag: /'
+fi
 say "journal-persistent-files=$(find /var/log/journal -type f 2>/dev/null | wc -l)"
 say "journal-runtime=$(ls -d /run/log/journal 2>/dev/null)"
 say "failed-units=$(systemctl --failed --no-legend --plain 2>/dev/null | awk '{print $1}' | tr '\n' ' ')"
