@@ -276,7 +276,7 @@ check "routerd.service enabled" test "$(marker routerd-enabled)" = enabled
 start_mono=$(marker routerd-ExecMainStartTimestampMonotonic)
 check "routerd.service started from its unit (ExecMainStartTimestampMonotonic=${start_mono:-none})" test "${start_mono:-0}" -gt 0
 echo "  info  routerd.service: $(marker routerd-ActiveState)/$(marker routerd-SubState) result=$(marker routerd-Result) restarts=$(marker routerd-NRestarts) last-exit=$(marker routerd-ExecMainStatus)"
-grep -aE 'ROUTER-TEST: routerd-journal: ' "$console" | sed -E 's/^ROUTER-TEST: routerd-journal: /  info    journal: /; s/\r$//' | head -n 5
+grep -aoE 'ROUTER-TEST: routerd-journal: .*' "$console" | sed -E 's/^ROUTER-TEST: routerd-journal: /  info    journal: /; s/\r$//' | head -n 5
 check "routerd's own output reached the journal from its unit" grep -aq 'ROUTER-TEST: routerd-journal: ' "$console"
 check "routerd --version runs on the image ($(marker routerd-version))" grep -aq 'ROUTER-TEST: routerd-version=routerd ' "$console"
 check "routerd selftest exits 0" test "$(marker routerd-selftest-status)" = 0
