@@ -8,8 +8,8 @@
 #                              partition and completes a handshake and pings with wireguard-go on the host
 #   ROUTER_BOOT_TUNNEL=kernel  stage 2 with the guest kernel's WireGuard instead of routerd: checks the harness itself
 #                              (network path, keys, timing) while routerd cannot run a tunnel yet
-#   ROUTER_BOOT_TIMEOUT=900    seconds for the whole boot test (QEMU is always killed by then); about 2-3 min on an
-#                              idle 2-core machine, 7-8 min measured here under a load average of 20
+#   ROUTER_BOOT_TIMEOUT=900    seconds for the whole boot test (QEMU is always killed by then); 7-8 min measured
+#                              here under a load average of 20 (an idle machine is faster; not measured)
 #   ROUTER_BOOT_CPU=cortex-a53 QEMU CPU model (max also works); ROUTER_BOOT_KEEP=1 keeps the work folder
 # Needs root: qemu-system-arm (qemu-system-aarch64), mtools, e2fsprogs (debugfs), fdisk (sfdisk), openssh-client,
 # iproute2; stage 2 also wireguard-go and wireguard-tools.
