@@ -10,8 +10,8 @@ declare -A sets=(
   [cross]="clang lld llvm gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
   [test]="jq wireguard-go wireguard-tools iperf3 iputils-ping ncat iptables nftables iproute2 procps util-linux
           qemu-user-static clang lld llvm gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
-  [image]="mmdebstrap qemu-user-static binfmt-support qemu-system-arm qemu-efi-aarch64 dosfstools mtools e2fsprogs fdisk
-           arch-test debian-archive-keyring dpkg-dev fakeroot"
+  [image]="mmdebstrap qemu-user-static binfmt-support qemu-system-arm dosfstools mtools e2fsprogs fdisk
+           arch-test debian-archive-keyring dpkg-dev openssh-client util-linux wireguard-go wireguard-tools iputils-ping"
 )
 want=()
 for s in "${@:-test}"; do

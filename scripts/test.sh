@@ -80,6 +80,23 @@ publish_arm64() {
   "${q[@]}" artifacts/linux-arm64/routerd --version && "${q[@]}" artifacts/linux-arm64/routerd selftest || return 1
   size_check artifacts/linux-arm64/routerd
 }
+# The firmware image (slow: run when ROUTER_IMAGE_TEST=1, as .ci/run does): build from Debian's archive (the Debian
+# base is cached under /var/tmp/router-image-cache), check it statically, boot it in qemu-system-aarch64.
+image_build() { scripts/install-deps.sh image && ROUTERD_PUBLISH_DIR="$root/artifacts/linux-arm64" scripts/build-image.sh "$root/artifacts/image"; }
+image_check() { counted scripts/check-image.sh artifacts/image/router-rpi-arm64.img; }
+image_boot() { counted scripts/boot-test.sh artifacts/image/router-rpi-arm64.img; }
+# Runs a script that ends with "...: N passed, N failed" and adds its counts to the totals.
+counted() {
+  local log="$results/counted-$RANDOM.log"
+  "$@" 2>&1 | tee "$log"
+  local status=${PIPESTATUS[0]} line
+  line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+  if [ -n "$line" ]; then
+    passed=$(( passed + $(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line") ))
+    failed=$(( failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line") ))
+  fi
+  return "$status"
+}
 # Target: routerd itself at most 8 MB.
 size_check() {
   local bytes; bytes=$(stat -c %s "$1")
@@ -98,6 +115,13 @@ else
   stage "AOT publish linux-x64" publish_x64
   stage "interop: routerd, wireguard-go, wg" interop_tests
   stage "AOT cross-publish linux-arm64 + qemu" publish_arm64
+  if [ "${ROUTER_IMAGE_TEST:-0}" = 1 ]; then
+    stage "firmware image build" image_build
+    stage "firmware image static check" image_check
+    stage "firmware image boot (qemu)" image_boot
+  else
+    echo; echo "(firmware image stages skipped: set ROUTER_IMAGE_TEST=1)"
+  fi
 fi
 
 echo
