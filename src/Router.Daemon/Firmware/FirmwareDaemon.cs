@@ -272,7 +272,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
         }
         if (diff.MetricsChanged)
             RestartMetrics(config.Metrics);
-        if (diff.StateChanged && _floor is not null)
+        if (diff.StateChanged && diff.InterfacesAdded.Count == 0 && _floor is not null)
             Log.Info("state.timestampFloorFile changed: takes effect at the next start");
         return Task.FromResult(errors);
     }

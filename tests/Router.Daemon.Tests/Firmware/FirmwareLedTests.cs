@@ -40,7 +40,7 @@ public sealed class FirmwareLedTests(ITestOutputHelper output)
 
             // No peer yet: initiations go unanswered (persistent keepalive 1 s starts them at once)
             Assert.True(WaitFor(samples, Seen.Blinking, 20), "never searching (slow blink) without the peer:\n" + rig.Log);
-            Assert.Equal("none", File.ReadAllText(Path.Combine(act, "trigger")).Trim());
+            Assert.Equal("none", FirmwareRig.Cat(Path.Combine(act, "trigger")).Trim());
             output.WriteLine($"searching after {watch.ElapsedMilliseconds} ms");
 
             rig.StartWireguardGo();
@@ -55,9 +55,9 @@ public sealed class FirmwareLedTests(ITestOutputHelper output)
             output.WriteLine($"searching again {watch.ElapsedMilliseconds} ms after wireguard-go was killed");
 
             // The kernel lists triggers with the active one in brackets: play it, then stop routerd and check the restore.
-            File.WriteAllText(Path.Combine(act, "trigger"), "[none] mmc0 timer heartbeat\n");
+            Sh.Run("sh", $"-c \"printf '[none] mmc0 timer heartbeat\\n' > {act}/trigger\"");
             Assert.True(rig.Stop(), "routerd did not exit on SIGTERM");
-            Assert.Equal("mmc0", File.ReadAllText(Path.Combine(act, "trigger")).Trim());
+            Assert.Equal("mmc0", FirmwareRig.Cat(Path.Combine(act, "trigger")).Trim());
         }
         finally
         {

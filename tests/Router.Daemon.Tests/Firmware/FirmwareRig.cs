@@ -135,7 +135,12 @@ internal sealed class FirmwareRig : IDisposable
     }
 
     public bool WaitForUapi(int timeoutMs = 15_000)
-        => Wait.Until(() => Routerd!.HasExited || TunnelPair.IsServing($"/var/run/wireguard/{IfA}.sock"), timeoutMs) && !Routerd!.HasExited;
+        // The status socket opens once the start-up configuration is applied (addresses, routes, nftables).
+        => Wait.Until(() => Routerd!.HasExited || (TunnelPair.IsServing($"/var/run/wireguard/{IfA}.sock") && File.Exists(StatusSocket)), timeoutMs)
+           && !Routerd!.HasExited;
+
+    /// <summary>Reads a file another process holds with an flock (BoardLed does): cat does not lock.</summary>
+    public static string Cat(string path) => Sh.Run("cat", path);
 
     public string Log => string.Join("\n", Output);
 
