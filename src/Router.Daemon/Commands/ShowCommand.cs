@@ -23,6 +23,8 @@ internal static class ShowCommand
         bool json = command.Has("json");
         var now = DateTimeOffset.UtcNow;
         List<PeerStatus>? peers = FromDaemon(FirmwarePaths.StatusSocket);
+        if (peers is not null && only is not null && !peers.Any(p => p.Interface == only))
+            peers = null; // not the firmware daemon's interface (a drop-in or wireguard-go one): ask its UAPI socket
         if (peers is null)
         {
             var names = Names(FirmwarePaths.Config(command.Option("config")));

@@ -34,6 +34,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
     private volatile InterfaceRunner[] _runnerList = [];
     private volatile bool _fileValid;
     private volatile bool _ledsFromRawFile;
+    private bool _nftTable;
     private volatile IReadOnlyList<PeerStatus> _status = [];
     private volatile MetricsSnapshot _metricsSnapshot = new([]);
     private long _lastTick = Environment.TickCount64;
@@ -61,10 +62,10 @@ internal sealed class FirmwareDaemon : IConfigTarget
             _ = Task.Run(() => ReloadAsync("SIGHUP"));
         });
 
-        ReloadAsync("start").GetAwaiter().GetResult();
-
+        // Watch before the first load, so a file that appears meanwhile is not missed (reloads are serialised).
         Directory.CreateDirectory(Path.GetDirectoryName(_configPath)!);
         using var watcher = new ConfigWatcher(_configPath, () => _ = Task.Run(() => ReloadAsync("file changed")));
+        ReloadAsync("start").GetAwaiter().GetResult();
         var apply = new ApplyTransaction(_store, _running, this) { ProbeTimeout = FirmwarePaths.ProbeTimeout };
         ControlSocket? control = null;
         StatusSocket? status = null;
@@ -107,7 +108,8 @@ internal sealed class FirmwareDaemon : IConfigTarget
                 Log.Error($"{runner.Name}: stopping: {e.Message}");
             }
         }
-        Forwarding.Remove();
+        if (_nftTable)
+            Forwarding.Remove();
         _metrics?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(2));
         _running.Current?.Dispose();
         _notify?.Dispose();
@@ -262,8 +264,14 @@ internal sealed class FirmwareDaemon : IConfigTarget
         if (diff.ForwardingChanged || diff.InterfacesAdded.Count > 0 || diff.InterfacesRemoved.Count > 0)
         {
             Forwarding.ApplySysctls(config.Forwarding);
-            if (!Forwarding.ApplyRuleset(Forwarding.Ruleset(config.Forwarding, _runners.Keys)))
-                errors.Add("nftables ruleset not applied");
+            string? ruleset = Forwarding.Ruleset(config.Forwarding, _runners.Keys);
+            if (ruleset is not null || _nftTable)
+            {
+                if (Forwarding.ApplyRuleset(ruleset))
+                    _nftTable = ruleset is not null;
+                else
+                    errors.Add("nftables ruleset not applied");
+            }
         }
         if (diff.LedsChanged || _ledsFromRawFile)
         {

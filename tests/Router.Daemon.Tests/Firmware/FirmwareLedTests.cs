@@ -48,11 +48,16 @@ public sealed class FirmwareLedTests(ITestOutputHelper output)
             watch.Restart();
             Assert.True(WaitFor(samples, Seen.Lit, 20), "never up after wireguard-go came:\n" + rig.Log);
             output.WriteLine($"up (solid/flicker) {watch.ElapsedMilliseconds} ms after wireguard-go was configured");
+            output.WriteLine(rig.Cli("show").Stdout);
+            Thread.Sleep(2_000);
+            Assert.Equal(Seen.Lit, Classify(samples, TimeSpan.FromSeconds(2))); // and it stays up
+            output.WriteLine($"still up: {Runs(samples)}");
 
             rig.KillWireguardGo();
             watch.Restart();
             Assert.True(WaitFor(samples, Seen.Blinking, 30), "not searching within 30 s of the peer going away:\n" + rig.Log);
             output.WriteLine($"searching again {watch.ElapsedMilliseconds} ms after wireguard-go was killed");
+            output.WriteLine(rig.Cli("show").Stdout);
 
             // The kernel lists triggers with the active one in brackets: play it, then stop routerd and check the restore.
             Sh.Run("sh", $"-c \"printf '[none] mmc0 timer heartbeat\\n' > {act}/trigger\"");
@@ -85,10 +90,53 @@ public sealed class FirmwareLedTests(ITestOutputHelper output)
             Thread.Sleep(500);
             last = Classify(samples, TimeSpan.FromSeconds(2));
             if (last == want)
+            {
+                output.WriteLine($"{want}: {Runs(samples)}");
                 return true;
+            }
         }
-        output.WriteLine($"wanted {want}, last saw {last}");
+        output.WriteLine($"wanted {want}, last saw {last}: {Runs(samples)}");
         return false;
+    }
+
+    /// <summary>The last 3 s of samples as runs: "on 480ms, off 510ms, …" (for the test output).</summary>
+    private static string Runs(string samples)
+    {
+        var points = Read(samples);
+        if (points.Count == 0)
+            return "(no samples)";
+        double end = points[^1].T;
+        points = points.Where(p => p.T >= end - 3).ToList();
+        var runs = new List<string>();
+        int i = 0;
+        while (i < points.Count)
+        {
+            int j = i;
+            while (j + 1 < points.Count && points[j + 1].On == points[i].On)
+                j++;
+            double until = j + 1 < points.Count ? points[j + 1].T : points[j].T;
+            runs.Add($"{(points[i].On ? "on" : "off")} {(until - points[i].T) * 1000:0}ms");
+            i = j + 1;
+        }
+        return string.Join(", ", runs);
+    }
+
+    private static List<(double T, bool On)> Read(string samples)
+    {
+        var points = new List<(double T, bool On)>();
+        try
+        {
+            foreach (var line in File.ReadAllLines(samples))
+            {
+                var parts = line.Split(' ');
+                if (parts.Length == 2 && double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double t) && int.TryParse(parts[1], out int b))
+                    points.Add((t, b > 0));
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return points;
     }
 
     /// <summary>
@@ -97,22 +145,7 @@ public sealed class FirmwareLedTests(ITestOutputHelper output)
     /// </summary>
     private static Seen Classify(string samples, TimeSpan window)
     {
-        string[] lines;
-        try
-        {
-            lines = File.ReadAllLines(samples);
-        }
-        catch (IOException)
-        {
-            return Seen.Dark;
-        }
-        var points = new List<(double T, bool On)>();
-        foreach (var line in lines)
-        {
-            var parts = line.Split(' ');
-            if (parts.Length == 2 && double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double t) && int.TryParse(parts[1], out int b))
-                points.Add((t, b > 0));
-        }
+        var points = Read(samples);
         if (points.Count < 10)
             return Seen.Dark;
         double end = points[^1].T;

@@ -182,3 +182,60 @@ public sealed partial class FirmwareRunTests(ITestOutputHelper output)
     [GeneratedRegex(@"(\d+) packets transmitted, (\d+) received")]
     private static partial Regex Summary();
 }
+
+[Trait("Category", "Interop")]
+[Collection("Interop")]
+public sealed class FirmwareStartTests(ITestOutputHelper output)
+{
+    /// <summary>
+    /// A bad file at start never leaves the box dark: routerd stays up, tells systemd why it waits, and comes up as
+    /// soon as a valid file appears. Also: metrics when enabled, and 'routerd show' without a daemon (UAPI).
+    /// </summary>
+    [RootFact]
+    public void StartsWaitingOnABadFileAndComesUpWhenAValidOneAppears()
+    {
+        using var rig = new FirmwareRig();
+        using var notify = new NotifyListener(Path.Combine(rig.Dir, "notify.sock"));
+        try
+        {
+            rig.StartWireguardGo();
+            rig.WriteConfig("{ \"interfaces\": { \"" + rig.IfA + "\": { \"listenPort\": 51820, } ");
+            rig.StartRouterd(notify.Path);
+            Assert.True(Wait.Until(() => notify.Messages.Any(m => m.Contains("READY=1") && m.Contains("STATUS=waiting for a valid configuration")), 10_000),
+                "no READY=1 with a waiting STATUS:\n" + string.Join("\n", notify.Messages) + "\n" + rig.Log);
+            Assert.False(rig.Routerd!.HasExited);
+            Assert.True(Wait.Until(() => rig.Log.Contains("waiting for a valid configuration"), 3_000), rig.Log);
+
+            // 'routerd show' without a firmware daemon for B's interface: straight from wireguard-go's UAPI socket
+            var show = rig.Cli($"show {rig.IfB} --json");
+            Assert.True(show.Exit == 0, show.Stderr);
+            Assert.Contains(rig.PubA, show.Stdout);
+
+            string valid = rig.Config(keepalive: 25).Replace("\"state\":", "\"metrics\": { \"enabled\": true, \"listen\": \"127.0.0.1:9586\" },\n  \"state\":");
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            rig.WriteConfig(valid);
+            Assert.True(rig.WaitForUapi(10_000), "did not come up after a valid file appeared:\n" + rig.Log);
+            Assert.True(Wait.Until(() => rig.Ping("10.77.0.2", 1), 10_000), "no ping after coming up:\n" + rig.Log);
+            output.WriteLine($"up and pinging {watch.ElapsedMilliseconds} ms after the valid file appeared");
+            Assert.True(Wait.Until(() => notify.Has("STATUS=1 interface(s), 1 peer(s)"), 5_000));
+
+            string metrics = rig.A.Run(() =>
+            {
+                using var s = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                s.Connect(System.Net.IPAddress.Loopback, 9586);
+                s.Send("GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n"u8);
+                var buffer = new MemoryStream();
+                var chunk = new byte[8192];
+                int n;
+                while ((n = s.Receive(chunk)) > 0)
+                    buffer.Write(chunk, 0, n);
+                return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+            });
+            Assert.Contains("peer=\"hq\"", metrics);
+        }
+        finally
+        {
+            output.WriteLine(rig.Log);
+        }
+    }
+}
