@@ -140,7 +140,7 @@ public sealed class FirmwareLedTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Blinking: dark stretches of 350 ms or more between lit ones (searching blinks at 1 Hz, 500 ms each way).
+    /// Blinking: dark stretches of 300 ms or more between lit ones (searching blinks at 1 Hz, 500 ms each way).
     /// Lit: lit at least 70 % of the time and never dark for 250 ms (up is solid; traffic darkens 50 ms in 300).
     /// </summary>
     private static Seen Classify(string samples, TimeSpan window)
@@ -150,7 +150,9 @@ public sealed class FirmwareLedTests(ITestOutputHelper output)
             return Seen.Dark;
         double end = points[^1].T;
         points = points.Where(p => p.T >= end - window.TotalSeconds).ToList();
-        double longestDark = 0, darkStart = -1;
+        // A dark stretch is measured from its first to its last dark sample, so a sampler that stalls under load
+        // (one dark sample, then nothing for a while) does not look like a long dark phase.
+        double longestDark = 0, darkFirst = -1, darkLast = -1;
         int lit = 0;
         bool sawLit = false;
         foreach (var (t, on) in points)
@@ -159,20 +161,22 @@ public sealed class FirmwareLedTests(ITestOutputHelper output)
             {
                 lit++;
                 sawLit = true;
-                if (darkStart >= 0)
-                    longestDark = Math.Max(longestDark, t - darkStart);
-                darkStart = -1;
+                if (darkFirst >= 0)
+                    longestDark = Math.Max(longestDark, darkLast - darkFirst);
+                darkFirst = -1;
             }
-            else if (darkStart < 0)
+            else
             {
-                darkStart = t;
+                if (darkFirst < 0)
+                    darkFirst = t;
+                darkLast = t;
             }
         }
-        if (darkStart >= 0)
-            longestDark = Math.Max(longestDark, end - darkStart);
+        if (darkFirst >= 0)
+            longestDark = Math.Max(longestDark, darkLast - darkFirst);
         if (!sawLit)
             return Seen.Dark;
-        if (longestDark >= 0.35 && lit < points.Count)
+        if (longestDark >= 0.3 && lit < points.Count)
             return Seen.Blinking;
         return lit >= 0.7 * points.Count && longestDark < 0.25 ? Seen.Lit : Seen.Dark;
     }
