@@ -29,8 +29,10 @@ internal static class Program
             Verb.GenPsk => KeyCommands.GenPsk(Console.OpenStandardOutput(), Console.Error),
             Verb.PubKey => KeyCommands.PubKey(Console.OpenStandardInput(), Console.OpenStandardOutput(), Console.Error),
             Verb.Import => ImportCommand.Run(command.Arguments.Count > 0 ? command.Arguments[0] : "", command.Option("output"), Console.OpenStandardOutput(), Console.Error),
-            Verb.Apply => ApplyCommand.Apply(command.Arguments.Count > 0 ? command.Arguments[0] : null, command.Option("confirm"), Console.Out, Console.Error),
-            Verb.Confirm => ApplyCommand.Confirm(Console.Out, Console.Error),
+            Verb.Apply => ApplyCommand.Apply(command.Arguments.Count > 0 ? command.Arguments[0] : null, command.Option("confirm"), Console.Out, Console.Error, Firmware.FirmwarePaths.ControlSocket),
+            Verb.Confirm => ApplyCommand.Confirm(Console.Out, Console.Error, Firmware.FirmwarePaths.ControlSocket),
+            Verb.Run => RunCommand.Run(command),
+            Verb.Show => ShowCommand.Run(command, Console.Out, Console.Error),
             Verb.Check => CheckCommand.Run(command.Arguments.Count > 0 ? command.Arguments[0] : command.Option("config"), Console.Out),
             _ => NotYet(command),
         };

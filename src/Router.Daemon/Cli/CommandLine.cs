@@ -27,7 +27,7 @@ internal static class CommandLine
         new("apply", Verb.Apply, [ConfigOption, new("confirm", null, true, "roll back unless 'routerd confirm' arrives within SECONDS")], 1,
             "apply [FILE|-] [--confirm SECONDS]", "hand a configuration to the running daemon: validate, write atomically, apply, roll back if peers stop answering"),
         new("confirm", Verb.Confirm, [], 0, "confirm", "keep the configuration applied with 'apply --confirm'"),
-        new("show", Verb.Show, [new("json", null, false, "machine-readable output")], 1, "show [IFNAME] [--json]", "per peer: name, endpoint, last handshake, rx/tx, state"),
+        new("show", Verb.Show, [ConfigOption, new("json", null, false, "machine-readable output")], 1, "show [IFNAME] [--json]", "per peer: name, endpoint, last handshake, rx/tx, state"),
         new("genkey", Verb.GenKey, [], 0, "genkey", "print a new private key (base64), as wg genkey"),
         new("pubkey", Verb.PubKey, [], 0, "pubkey", "read a private key on stdin, print its public key, as wg pubkey"),
         new("genpsk", Verb.GenPsk, [], 0, "genpsk", "print a new pre-shared key, as wg genpsk"),

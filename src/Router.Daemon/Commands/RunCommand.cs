@@ -1,0 +1,19 @@
+using Router.Daemon.Cli;
+using Router.Daemon.Firmware;
+using Router.Daemon.Hosting;
+
+namespace Router.Daemon.Commands;
+
+/// <summary>
+/// <c>routerd run [--config PATH]</c>: the firmware mode (see <see cref="FirmwareDaemon"/>). Runs in the foreground
+/// (systemd Type=notify); logs to stdout for journald. LOG_LEVEL=verbose|error|silent as in the drop-in form.
+/// </summary>
+internal static class RunCommand
+{
+    public static int Run(ParsedCommand command)
+    {
+        Log.Level = Log.FromEnvironment(Environment.GetEnvironmentVariable("LOG_LEVEL"));
+        string path = FirmwarePaths.Config(command.Option("config"));
+        return new FirmwareDaemon(path).Run();
+    }
+}

@@ -1,0 +1,195 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Router.Daemon.Cli;
+using Router.Daemon.Firmware;
+using Router.Leds;
+using Router.Linux.Uapi;
+
+namespace Router.Daemon.Commands;
+
+/// <summary>
+/// <c>routerd show [IFNAME] [--json]</c>: per peer its name, endpoint, last handshake, rx/tx and state. Asks the
+/// firmware daemon first (its status socket knows names and states); without one, reads every WireGuard UAPI socket
+/// (/var/run/wireguard/*.sock: routerd's drop-in mode, wireguard-go, ...) and names peers from the configuration file.
+/// </summary>
+internal static class ShowCommand
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+
+    public static int Run(ParsedCommand command, TextWriter output, TextWriter error)
+    {
+        string? only = command.Arguments.Count > 0 ? command.Arguments[0] : null;
+        bool json = command.Has("json");
+        var now = DateTimeOffset.UtcNow;
+        List<PeerStatus>? peers = FromDaemon(FirmwarePaths.StatusSocket);
+        if (peers is not null && only is not null && !peers.Any(p => p.Interface == only))
+            peers = null; // not the firmware daemon's interface (a drop-in or wireguard-go one): ask its UAPI socket
+        if (peers is null)
+        {
+            var names = Names(FirmwarePaths.Config(command.Option("config")));
+            peers = [];
+            if (Directory.Exists(UapiServer.DefaultDirectory))
+            {
+                foreach (string socket in Directory.GetFiles(UapiServer.DefaultDirectory, "*.sock").Order(StringComparer.Ordinal))
+                {
+                    string name = Path.GetFileNameWithoutExtension(socket);
+                    if (only is not null && name != only)
+                        continue;
+                    if (FromUapi(socket, name, names, now) is { } found)
+                        peers.AddRange(found);
+                }
+            }
+        }
+        if (only is not null)
+        {
+            peers = peers.Where(p => p.Interface == only).ToList();
+            if (peers.Count == 0 && !File.Exists(Path.Combine(UapiServer.DefaultDirectory, only + ".sock")))
+            {
+                error.WriteLine($"routerd: no interface named {only}");
+                return 1;
+            }
+        }
+        if (json)
+        {
+            using var stdout = Console.OpenStandardOutput();
+            stdout.Write(PeerStatusFormat.Json(peers, now));
+        }
+        else
+        {
+            output.Write(PeerStatusFormat.Text(peers, now));
+        }
+        return 0;
+    }
+
+    private static List<PeerStatus>? FromDaemon(string path)
+    {
+        if (!File.Exists(path))
+            return null;
+        try
+        {
+            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = (int)Timeout.TotalMilliseconds };
+            socket.Connect(new UnixDomainSocketEndPoint(path));
+            return PeerStatusFormat.Parse(ReadAll(socket));
+        }
+        catch (Exception e) when (e is SocketException or IOException or JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static byte[] ReadAll(Socket socket)
+    {
+        using var buffer = new MemoryStream();
+        byte[] chunk = new byte[16384];
+        int n;
+        while ((n = socket.Receive(chunk)) > 0)
+            buffer.Write(chunk, 0, n);
+        return buffer.ToArray();
+    }
+
+    /// <summary>Public key (base64) → peer name, from the configuration file's JSON alone (no key files are read).</summary>
+    private static Dictionary<string, string> Names(string configPath)
+    {
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(configPath), new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+            if (doc.RootElement.TryGetProperty("interfaces", out var interfaces) && interfaces.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var iface in interfaces.EnumerateObject())
+                {
+                    if (!iface.Value.TryGetProperty("peers", out var list) || list.ValueKind != JsonValueKind.Array)
+                        continue;
+                    foreach (var p in list.EnumerateArray())
+                    {
+                        if (p.TryGetProperty("publicKey", out var k) && k.ValueKind == JsonValueKind.String
+                            && p.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String)
+                            names[k.GetString()!] = n.GetString()!;
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+        }
+        return names;
+    }
+
+    private static List<PeerStatus>? FromUapi(string socketPath, string interfaceName, Dictionary<string, string> names, DateTimeOffset now)
+    {
+        string reply;
+        try
+        {
+            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = (int)Timeout.TotalMilliseconds };
+            socket.Connect(new UnixDomainSocketEndPoint(socketPath));
+            socket.Send("get=1\n\n"u8);
+            var buffer = new MemoryStream();
+            byte[] chunk = new byte[16384];
+            int n;
+            while ((n = socket.Receive(chunk)) > 0)
+            {
+                buffer.Write(chunk, 0, n);
+                if (buffer.Length >= 2 && EndsWithBlankLine(buffer))
+                    break;
+            }
+            reply = Encoding.ASCII.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        }
+        catch (Exception e) when (e is SocketException or IOException)
+        {
+            return null;
+        }
+        var peers = new List<PeerStatus>();
+        string? key = null, endpoint = null;
+        long sec = 0, rx = 0, tx = 0;
+        void Flush()
+        {
+            if (key is null)
+                return;
+            DateTimeOffset? handshake = sec == 0 ? null : DateTimeOffset.FromUnixTimeSeconds(sec);
+            // UAPI does not say whether initiations go unanswered: up within a session's lifetime, idle otherwise.
+            string state = handshake is { } h && now - h < LinkStateModel.SessionLifetime ? "up" : "idle";
+            peers.Add(new PeerStatus(interfaceName, names.TryGetValue(key, out var name) ? name : key[..8], key, endpoint, handshake, rx, tx, state));
+            key = endpoint = null;
+            sec = rx = tx = 0;
+        }
+        foreach (string line in reply.Split('\n'))
+        {
+            int eq = line.IndexOf('=');
+            if (eq < 0)
+                continue;
+            string name = line[..eq], value = line[(eq + 1)..];
+            switch (name)
+            {
+                case "public_key":
+                    Flush();
+                    key = Convert.ToBase64String(Convert.FromHexString(value));
+                    break;
+                case "endpoint":
+                    endpoint = value;
+                    break;
+                case "last_handshake_time_sec":
+                    long.TryParse(value, out sec);
+                    break;
+                case "rx_bytes":
+                    long.TryParse(value, out rx);
+                    break;
+                case "tx_bytes":
+                    long.TryParse(value, out tx);
+                    break;
+                case "errno":
+                    Flush();
+                    break;
+            }
+        }
+        Flush();
+        return peers;
+    }
+
+    private static bool EndsWithBlankLine(MemoryStream buffer)
+    {
+        byte[] b = buffer.GetBuffer();
+        int len = (int)buffer.Length;
+        return b[len - 1] == '\n' && b[len - 2] == '\n';
+    }
+}

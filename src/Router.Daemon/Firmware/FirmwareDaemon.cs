@@ -1,0 +1,491 @@
+using System.Runtime.InteropServices;
+using Router.Daemon.Apply;
+using Router.Daemon.Config;
+using Router.Daemon.Hosting;
+using Router.Daemon.Metrics;
+using Router.Daemon.State;
+using Router.Daemon.Systemd;
+using Router.Leds;
+using Router.Tunnel;
+
+namespace Router.Daemon.Firmware;
+
+/// <summary>
+/// <c>routerd run</c>: the composition root of the firmware mode. Imports a changed seed, loads and validates the
+/// file, brings every interface up, and keeps it in line with the file: hot reload on change and SIGHUP (only the
+/// difference reaches the engine), 'routerd apply'/'confirm' over the control socket (the daemon owns the rollback),
+/// LEDs fed every engine tick, sd_notify, metrics. A bad file never takes it down: it logs every problem, shows the
+/// error on the LEDs, says in its systemd status why it waits, and comes up when a valid file appears.
+/// </summary>
+internal sealed class FirmwareDaemon : IConfigTarget
+{
+    public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan SessionLifetime = TimeSpan.FromSeconds(180);
+    private static readonly TimeSpan RekeyTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly string _configPath;
+    private readonly ConfigStore _store;
+    private readonly RunningConfig _running = new();
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Dictionary<string, InterfaceRunner> _runners = new(StringComparer.Ordinal);
+    private readonly Leds _leds = new();
+    private readonly SdNotify? _notify = SdNotify.FromEnvironment();
+    private readonly TaskCompletionSource<string> _stop = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile InterfaceRunner[] _runnerList = [];
+    private volatile bool _fileValid;
+    private volatile bool _ledsFromRawFile;
+    private bool _nftTable;
+    private volatile IReadOnlyList<PeerStatus> _status = [];
+    private volatile MetricsSnapshot _metricsSnapshot = new([]);
+    private long _lastTick = Environment.TickCount64;
+    private int _ticking;
+    private TimestampFloor? _floor;
+    private ITimestampSource? _timestamps;
+    private MetricsServer? _metrics;
+
+    public FirmwareDaemon(string configPath)
+    {
+        _configPath = Path.GetFullPath(configPath);
+        _store = new ConfigStore(_configPath);
+    }
+
+    public int Run()
+    {
+        Log.Info($"routerd firmware mode, configuration {_configPath}");
+        ImportSeed();
+
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnStopSignal);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnStopSignal);
+        using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
+        {
+            c.Cancel = true;
+            _ = Task.Run(() => ReloadAsync("SIGHUP"));
+        });
+
+        // Watch before the first load, so a file that appears meanwhile is not missed (reloads are serialised).
+        Directory.CreateDirectory(Path.GetDirectoryName(_configPath)!);
+        using var watcher = new ConfigWatcher(_configPath, () => _ = Task.Run(() => ReloadAsync("file changed")));
+        ReloadAsync("start").GetAwaiter().GetResult();
+        var apply = new ApplyTransaction(_store, _running, this) { ProbeTimeout = FirmwarePaths.ProbeTimeout };
+        ControlSocket? control = null;
+        StatusSocket? status = null;
+        try
+        {
+            control = ControlSocket.Start(FirmwarePaths.ControlSocket, apply);
+            status = StatusSocket.Start(FirmwarePaths.StatusSocket, () => PeerStatusFormat.Json(_status, DateTimeOffset.UtcNow));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
+        {
+            Log.Error($"control/status socket: {e.Message}; 'routerd apply' and 'show' will not reach this daemon");
+        }
+        using var tick = new Timer(_ => Tick(), null, TimeSpan.Zero, TickInterval);
+        using var watchdogStop = new CancellationTokenSource();
+        Task watchdog = Task.CompletedTask;
+        if (_notify is not null && SdNotify.WatchdogInterval() is TimeSpan interval)
+            watchdog = _notify.RunWatchdogAsync(interval, Healthy, watchdogStop.Token);
+
+        _notify?.Ready(StatusLine());
+        string reason = _stop.Task.GetAwaiter().GetResult();
+
+        Log.Info($"shutting down: {reason}");
+        _notify?.Stopping($"stopping: {reason}");
+        watchdogStop.Cancel();
+        watchdog.Wait(TimeSpan.FromSeconds(2));
+        tick.Change(Timeout.Infinite, Timeout.Infinite);
+        status?.Dispose();
+        control?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
+        _gate.Wait(TimeSpan.FromSeconds(30));
+        _leds.Dispose(); // hands the on-board LEDs back with their triggers
+        foreach (var runner in _runnerList)
+        {
+            try
+            {
+                runner.Dispose();
+                Log.Info($"{runner.Name}: deleted");
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                Log.Error($"{runner.Name}: stopping: {e.Message}");
+            }
+        }
+        if (_nftTable)
+            Forwarding.Remove();
+        _metrics?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(2));
+        _running.Current?.Dispose();
+        _notify?.Dispose();
+        return 0;
+    }
+
+    private void OnStopSignal(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        _stop.TrySetResult($"received {context.Signal}");
+    }
+
+    private void ImportSeed()
+    {
+        if (FirmwarePaths.Seed is not string seed)
+            return;
+        string marker = Path.Combine(Path.GetDirectoryName(_configPath)!, Path.GetFileName(SeedImport.DefaultMarkerPath));
+        try
+        {
+            var result = new SeedImport(seed, _store, marker).Run();
+            switch (result.Outcome)
+            {
+                case SeedImportOutcome.Imported:
+                    Log.Info($"seed {seed} imported into {_configPath} (the previous file is {_store.PreviousPath})");
+                    break;
+                case SeedImportOutcome.Invalid:
+                    foreach (var p in result.Problems.Where(p => p.IsError))
+                        Log.Error($"seed {seed}: {p}");
+                    Log.Error($"seed {seed} not imported; {_configPath} stays in force");
+                    break;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.Error($"seed {seed}: {e.Message}");
+        }
+    }
+
+    /// <summary>Reloads the file: a valid one is applied as a difference, an invalid one leaves everything running.</summary>
+    public async Task ReloadAsync(string why)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            if (why != "start")
+                _notify?.Reloading($"reloading ({why})");
+            var loaded = _store.Load();
+            foreach (var p in loaded.Problems)
+            {
+                if (p.IsError)
+                    Log.Error($"{_configPath}: {p}");
+                else
+                    Log.Info($"{_configPath}: {p}");
+            }
+            if (loaded.HasErrors)
+            {
+                _fileValid = false;
+                string summary = loaded.Summary(_configPath);
+                if (_running.Current is null)
+                {
+                    Log.Error($"waiting for a valid configuration ({summary})");
+                    if (!_ledsFromRawFile && Leds.OptionsFromRaw(_configPath) is LedOptions raw)
+                    {
+                        _leds.Configure(raw);
+                        _ledsFromRawFile = true;
+                    }
+                    _notify?.Ready($"waiting for a valid configuration: {summary}");
+                }
+                else
+                {
+                    Log.Error($"{why}: the new file was refused, the running configuration stays ({summary})");
+                    _notify?.Ready($"running the previous configuration; {summary}");
+                }
+                return;
+            }
+            _fileValid = true;
+            var outcome = _running.Offer(loaded);
+            if (outcome.Diff!.IsEmpty)
+            {
+                Log.Verbose($"{why}: no difference from the running configuration");
+            }
+            else
+            {
+                var errors = await ApplyCoreAsync(loaded.Config!, outcome.Diff);
+                foreach (var e in errors)
+                    Log.Error(e);
+                Log.Info($"{why}: configuration applied");
+            }
+            outcome.Replaced?.Dispose();
+            _notify?.Ready(StatusLine());
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Log.Error($"{why}: reload failed: {e.Message}");
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>IConfigTarget: used by 'routerd apply' (and its rollback); throws when a part could not be applied.</summary>
+    public async Task ApplyAsync(RouterConfig config, ConfigDiff diff, CancellationToken cancel)
+    {
+        await _gate.WaitAsync(cancel);
+        try
+        {
+            _fileValid = true;
+            var errors = await ApplyCoreAsync(config, diff);
+            if (errors.Count > 0)
+                throw new InvalidOperationException(string.Join("; ", errors));
+            _notify?.Status(StatusLine());
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private Task<List<string>> ApplyCoreAsync(RouterConfig config, ConfigDiff diff)
+    {
+        var errors = new List<string>();
+        foreach (var removed in diff.InterfacesRemoved)
+        {
+            if (_runners.Remove(removed.Name, out var runner))
+            {
+                runner.Dispose();
+                Log.Info($"{removed.Name}: removed from the configuration, deleted");
+            }
+        }
+        foreach (var change in diff.InterfacesChanged)
+        {
+            var iface = config.Interface(change.Name)!;
+            if (!_runners.TryGetValue(change.Name, out var runner))
+            {
+                StartInterface(iface, errors); // it failed to come up before: try again
+                continue;
+            }
+            try
+            {
+                runner.Apply(iface, change);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                errors.Add($"{change.Name}: {e.Message}");
+            }
+        }
+        foreach (var added in diff.InterfacesAdded)
+            StartInterface(added, errors);
+        _runnerList = _runners.Values.ToArray();
+
+        if (diff.ForwardingChanged || diff.InterfacesAdded.Count > 0 || diff.InterfacesRemoved.Count > 0)
+        {
+            Forwarding.ApplySysctls(config.Forwarding);
+            string? ruleset = Forwarding.Ruleset(config.Forwarding, _runners.Keys);
+            if (ruleset is not null || _nftTable)
+            {
+                if (Forwarding.ApplyRuleset(ruleset))
+                    _nftTable = ruleset is not null;
+                else
+                    errors.Add("nftables ruleset not applied");
+            }
+        }
+        if (diff.LedsChanged || _ledsFromRawFile)
+        {
+            _ledsFromRawFile = false;
+            _leds.Configure(Leds.Options(config.Leds));
+        }
+        if (diff.MetricsChanged)
+            RestartMetrics(config.Metrics);
+        if (diff.StateChanged && diff.InterfacesAdded.Count == 0 && _floor is not null)
+            Log.Info("state.timestampFloorFile changed: takes effect at the next start");
+        return Task.FromResult(errors);
+    }
+
+    private void StartInterface(InterfaceConfig iface, List<string> errors)
+    {
+        try
+        {
+            _runners[iface.Name] = InterfaceRunner.Start(iface, Timestamps());
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            errors.Add($"{iface.Name}: cannot bring up: {e.Message}");
+        }
+    }
+
+    private ITimestampSource? Timestamps()
+    {
+        if (_timestamps is null && _running.Current is RouterConfig config)
+        {
+            _floor = new TimestampFloor(config.State.TimestampFloorFile);
+            _timestamps = new FloorTimestamps(_floor);
+        }
+        return _timestamps;
+    }
+
+    private sealed class FloorTimestamps(TimestampFloor floor) : ITimestampSource
+    {
+        public void WriteTai64N(Span<byte> destination12) => floor.NextTai64N(destination12);
+    }
+
+    private void RestartMetrics(MetricsConfig metrics)
+    {
+        _metrics?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(2));
+        _metrics = null;
+        if (!metrics.Enabled)
+            return;
+        try
+        {
+            _metrics = MetricsServer.Start(metrics, () => _metricsSnapshot);
+            Log.Info($"metrics on {metrics.Listen}");
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or ArgumentException)
+        {
+            Log.Error($"metrics: cannot listen on {metrics.Listen}: {e.Message}");
+        }
+    }
+
+    private bool Healthy()
+        => Environment.TickCount64 - Interlocked.Read(ref _lastTick) < 5000 && !_runnerList.Any(r => r.Lost);
+
+    private string StatusLine()
+    {
+        var runners = _runnerList;
+        if (_running.Current is null)
+            return "waiting for a valid configuration";
+        int peers = runners.Sum(r => r.Config.Peers.Count);
+        return $"{runners.Length} interface(s), {peers} peer(s){(_fileValid ? "" : "; the file on disk is invalid, the previous configuration runs")}";
+    }
+
+    /// <summary>Every engine tick: LEDs, endpoint re-resolution, the data behind show and metrics.</summary>
+    private void Tick()
+    {
+        if (Interlocked.Exchange(ref _ticking, 1) != 0)
+            return;
+        try
+        {
+            Interlocked.Exchange(ref _lastTick, Environment.TickCount64);
+            var runners = _runnerList;
+            if (_running.Current is null)
+            {
+                _leds.Publish(Leds.ConfigError());
+                return;
+            }
+            DateTime wallNow = DateTime.UtcNow;
+            TimeSpan monoNow = LedController.MonotonicNow();
+            var tunnels = new List<TunnelSnapshot>(runners.Length);
+            var status = new List<PeerStatus>();
+            var metrics = new List<InterfaceMetrics>(runners.Length);
+            foreach (var runner in runners)
+            {
+                DeviceSnapshot snap;
+                try
+                {
+                    snap = runner.Device.Snapshot();
+                }
+                catch (ObjectDisposedException)
+                {
+                    continue;
+                }
+                snap.PrivateKey?.Clear();
+                runner.ResolveEndpoints(snap, wallNow);
+                var config = runner.Config;
+                var ledPeers = new List<Router.Leds.PeerSnapshot>(config.Peers.Count);
+                var peerMetrics = new List<PeerMetrics>(config.Peers.Count);
+                var pairs = new List<(Router.Daemon.Config.PeerConfig Config, Router.Tunnel.PeerSnapshot? Engine)>();
+                foreach (var p in config.Peers)
+                {
+                    var key = DeviceConfigs.Key(p.PublicKey);
+                    var s = snap.Peers.FirstOrDefault(x => x.PublicKey == key);
+                    pairs.Add((p, s));
+                    if (s is null)
+                        continue;
+                    ledPeers.Add(Leds.Peer(p.Name, s, wallNow, monoNow));
+                    peerMetrics.Add(new PeerMetrics(p.Name, p.PublicKey.ToString(), s.RxBytes, s.TxBytes,
+                        s.LastHandshake is { } h ? new DateTimeOffset(h, TimeSpan.Zero) : null));
+                }
+                var tunnel = new TunnelSnapshot(runner.Name, runner.Lost ? InterfaceStatus.Lost : InterfaceStatus.Present, _fileValid, ledPeers);
+                tunnels.Add(tunnel);
+                foreach (var (p, s) in pairs)
+                {
+                    string state = s is null
+                        ? "down"
+                        : LinkStateModel.Evaluate(tunnel, Leds.Peer(p.Name, s, wallNow, monoNow), monoNow).ToString().ToLowerInvariant();
+                    status.Add(new PeerStatus(runner.Name, p.Name, p.PublicKey.ToString(), s?.Endpoint is { } ep ? EndpointText(ep) : p.Endpoint?.ToString(),
+                        s?.LastHandshake is { } h ? new DateTimeOffset(h, TimeSpan.Zero) : null, s?.RxBytes ?? 0, s?.TxBytes ?? 0, state));
+                }
+                long[] drops = new long[DropCounters.Count];
+                runner.Device.Drops.CopyTo(drops);
+                var byReason = new Dictionary<string, long>(StringComparer.Ordinal);
+                for (int i = 0; i < drops.Length; i++)
+                {
+                    if (drops[i] != 0)
+                        byReason[((DropReason)i).ToString()] = drops[i];
+                }
+                metrics.Add(new InterfaceMetrics(runner.Name, peerMetrics, byReason));
+                foreach (var s in snap.Peers)
+                    s.PresharedKey?.Clear();
+            }
+            _status = status;
+            _metricsSnapshot = new MetricsSnapshot(metrics);
+            _leds.Publish(new LinkSnapshot(tunnels));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Log.Verbose($"tick: {e.Message}");
+        }
+        finally
+        {
+            Volatile.Write(ref _ticking, 0);
+        }
+    }
+
+    private static string EndpointText(Router.Tunnel.IO.Endpoint ep)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        ep.WriteAddress(bytes);
+        var address = new System.Net.IPAddress(bytes);
+        if (address.IsIPv4MappedToIPv6)
+            address = address.MapToIPv4();
+        return new System.Net.IPEndPoint(address, ep.Port).ToString();
+    }
+
+    // ---- IConfigTarget: the rollback rules of 'routerd apply' ----
+
+    public IReadOnlyCollection<PeerRef> UpPeers()
+    {
+        var up = new List<PeerRef>();
+        DateTime now = DateTime.UtcNow;
+        foreach (var runner in _runnerList)
+        {
+            var snap = runner.Device.Snapshot();
+            snap.PrivateKey?.Clear();
+            foreach (var p in runner.Config.Peers)
+            {
+                var key = DeviceConfigs.Key(p.PublicKey);
+                var s = snap.Peers.FirstOrDefault(x => x.PublicKey == key);
+                if (s is not null && (s.HasSession || s.LastHandshake is { } h && now - h < SessionLifetime))
+                    up.Add(new PeerRef(runner.Name, p.PublicKey));
+            }
+        }
+        return up;
+    }
+
+    public async Task<IReadOnlyList<PeerRef>> ProbeAsync(IReadOnlyList<PeerRef> peers, TimeSpan timeout, CancellationToken cancel)
+    {
+        if (peers.Count == 0)
+            return [];
+        DateTime start = DateTime.UtcNow;
+        var waiting = new List<PeerRef>(peers);
+        Log.Info($"apply: waiting up to {timeout.TotalSeconds:0} s for {string.Join(", ", peers)} to answer a handshake");
+        var deadline = DateTime.UtcNow + timeout;
+        var sent = new Dictionary<PeerRef, DateTime>();
+        while (waiting.Count > 0 && DateTime.UtcNow < deadline)
+        {
+            foreach (var peer in waiting.ToArray())
+            {
+                var runner = _runnerList.FirstOrDefault(r => r.Name == peer.Interface);
+                if (runner is null)
+                    continue;
+                var key = DeviceConfigs.Key(peer.PublicKey);
+                var s = runner.Device.Snapshot();
+                s.PrivateKey?.Clear();
+                if (s.Peers.FirstOrDefault(x => x.PublicKey == key)?.LastHandshake is { } h && h > start)
+                    waiting.Remove(peer);
+                else if (!sent.TryGetValue(peer, out var last) || DateTime.UtcNow - last >= RekeyTimeout)
+                {
+                    // One initiation per REKEY_TIMEOUT, as the engine's own retries go.
+                    runner.Device.InitiateHandshake(key);
+                    sent[peer] = DateTime.UtcNow;
+                }
+            }
+            if (waiting.Count > 0)
+                await Task.Delay(250, cancel);
+        }
+        return waiting;
+    }
+}

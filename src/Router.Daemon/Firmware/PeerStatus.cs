@@ -1,0 +1,122 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Router.Daemon.Firmware;
+
+/// <summary>One peer as 'routerd show' prints it.</summary>
+/// <param name="State">up, traffic, searching, idle, error or down (docs/LEDS.md's states).</param>
+internal sealed record PeerStatus(string Interface, string Name, string PublicKey, string? Endpoint, DateTimeOffset? LastHandshake, long RxBytes, long TxBytes, string State);
+
+/// <summary>The show output in both forms: JSON through Utf8JsonWriter (no reflection: AOT-safe) and a table for people.</summary>
+internal static class PeerStatusFormat
+{
+    public static byte[] Json(IReadOnlyList<PeerStatus> peers, DateTimeOffset now)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("interfaces");
+            foreach (var group in peers.GroupBy(p => p.Interface))
+            {
+                w.WriteStartObject();
+                w.WriteString("name", group.Key);
+                w.WriteStartArray("peers");
+                foreach (var p in group)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", p.Name);
+                    w.WriteString("publicKey", p.PublicKey);
+                    if (p.Endpoint is null)
+                        w.WriteNull("endpoint");
+                    else
+                        w.WriteString("endpoint", p.Endpoint);
+                    if (p.LastHandshake is { } t)
+                    {
+                        w.WriteString("lastHandshake", t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture));
+                        w.WriteNumber("lastHandshakeAgeSeconds", Math.Max(0, (long)(now - t).TotalSeconds));
+                    }
+                    else
+                    {
+                        w.WriteNull("lastHandshake");
+                        w.WriteNull("lastHandshakeAgeSeconds");
+                    }
+                    w.WriteNumber("rxBytes", p.RxBytes);
+                    w.WriteNumber("txBytes", p.TxBytes);
+                    w.WriteString("state", p.State);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        buffer.WriteByte((byte)'\n');
+        return buffer.ToArray();
+    }
+
+    /// <summary>Reads what <see cref="Json"/> wrote (the daemon's status socket answer).</summary>
+    public static List<PeerStatus> Parse(ReadOnlySpan<byte> json)
+    {
+        var list = new List<PeerStatus>();
+        var reader = new Utf8JsonReader(json);
+        using var doc = JsonDocument.ParseValue(ref reader);
+        foreach (var iface in doc.RootElement.GetProperty("interfaces").EnumerateArray())
+        {
+            string name = iface.GetProperty("name").GetString()!;
+            foreach (var p in iface.GetProperty("peers").EnumerateArray())
+            {
+                var hs = p.GetProperty("lastHandshake");
+                var ep = p.GetProperty("endpoint");
+                list.Add(new PeerStatus(name, p.GetProperty("name").GetString()!, p.GetProperty("publicKey").GetString()!,
+                    ep.ValueKind == JsonValueKind.String ? ep.GetString() : null,
+                    hs.ValueKind == JsonValueKind.String ? DateTimeOffset.Parse(hs.GetString()!, CultureInfo.InvariantCulture) : null,
+                    p.GetProperty("rxBytes").GetInt64(), p.GetProperty("txBytes").GetInt64(), p.GetProperty("state").GetString()!));
+            }
+        }
+        return list;
+    }
+
+    public static string Text(IReadOnlyList<PeerStatus> peers, DateTimeOffset now)
+    {
+        var s = new StringBuilder();
+        foreach (var group in peers.GroupBy(p => p.Interface))
+        {
+            s.Append("interface: ").Append(group.Key).Append('\n');
+            foreach (var p in group)
+            {
+                s.Append("  peer: ").Append(p.Name).Append(" (").Append(p.PublicKey).Append(")\n");
+                s.Append("    state: ").Append(p.State).Append('\n');
+                s.Append("    endpoint: ").Append(p.Endpoint ?? "(none)").Append('\n');
+                s.Append("    last handshake: ").Append(p.LastHandshake is { } t ? Age(now - t) + " ago" : "never").Append('\n');
+                s.Append("    transfer: ").Append(Bytes(p.RxBytes)).Append(" received, ").Append(Bytes(p.TxBytes)).Append(" sent\n");
+            }
+        }
+        if (s.Length == 0)
+            s.Append("no interfaces\n");
+        return s.ToString();
+    }
+
+    private static string Age(TimeSpan age)
+    {
+        if (age < TimeSpan.Zero)
+            age = TimeSpan.Zero;
+        if (age.TotalMinutes < 1)
+            return $"{(int)age.TotalSeconds} s";
+        if (age.TotalHours < 1)
+            return $"{(int)age.TotalMinutes} min {age.Seconds} s";
+        if (age.TotalDays < 1)
+            return $"{(int)age.TotalHours} h {age.Minutes} min";
+        return $"{(int)age.TotalDays} d {age.Hours} h";
+    }
+
+    private static string Bytes(long n) => n switch
+    {
+        < 1024 => $"{n} B",
+        < 1024 * 1024 => (n / 1024.0).ToString("0.00", CultureInfo.InvariantCulture) + " KiB",
+        < 1024L * 1024 * 1024 => (n / 1048576.0).ToString("0.00", CultureInfo.InvariantCulture) + " MiB",
+        _ => (n / 1073741824.0).ToString("0.00", CultureInfo.InvariantCulture) + " GiB",
+    };
+}
