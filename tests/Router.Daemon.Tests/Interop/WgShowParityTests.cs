@@ -58,8 +58,8 @@ public sealed partial class WgShowParityTests
             AllowedIPs = 192.168.0.0/16, fe80::/64
             """;
         // Interfaces up, with routes to every endpoint, so both implementations send their first keepalive/handshake
-        // successfully. (Down or unroutable, routerd still sends and counts the bytes while wireguard-go does not: see
-        // the report of issue 5; normalising the transfer line would not hide that, the line's presence differs.)
+        // successfully. (Down or unroutable, routerd still sends and counts the bytes while wireguard-go does not:
+        // a known difference, reported on issue 5; transfer figures are not compared here.)
         foreach (var (ns, ifname) in new[] { (nsR, ifR), (nsG, ifG) })
         {
             ns.Ip("link add x0 type veth peer name x1");
@@ -125,7 +125,20 @@ public sealed partial class WgShowParityTests
     {
         string s = output.Replace(ifname, "IF", StringComparison.Ordinal);
         s = HandshakeAgo().Replace(s, "latest handshake: T");
-        s = TransferLine().Replace(s, "transfer: X");
+        // Transfer figures depend on timing (first handshakes, the kernel's IPv6 link-local chatter routed to the ::/0
+        // peer) and `wg show` prints the line only when non-zero: drop it; X out the counters in dump and transfer.
+        s = TransferLine().Replace(s, "");
+        s = string.Join('\n', s.Split('\n').Select(line =>
+        {
+            var f = line.Split('\t');
+            return f.Length switch
+            {
+                8 when f[4].All(char.IsAsciiDigit) => string.Join('\t', f[..4].Append("T").Append("X").Append("X").Concat(f[7..])), // dump peer
+                3 when f[1].All(char.IsAsciiDigit) && f[2].All(char.IsAsciiDigit) => $"{f[0]}\tX\tX", // transfer
+                2 when f[1].All(char.IsAsciiDigit) && f[1].Length > 3 => $"{f[0]}\tT", // latest-handshakes
+                _ => line,
+            };
+        }));
         if (s.StartsWith("interface: ", StringComparison.Ordinal))
         {
             var blocks = s.TrimEnd('\n').Split("\n\n");
@@ -143,6 +156,6 @@ public sealed partial class WgShowParityTests
     [GeneratedRegex(@"latest handshake: [^\n]*")]
     private static partial Regex HandshakeAgo();
 
-    [GeneratedRegex(@"transfer: [^\n]*")]
+    [GeneratedRegex(@"\n  transfer: [^\n]*")]
     private static partial Regex TransferLine();
 }
