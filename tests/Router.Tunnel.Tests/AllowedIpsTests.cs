@@ -131,6 +131,31 @@ public sealed class AllowedIpsTests
     }
 
     [Fact]
+    public void EnumeratesInInsertionOrderLikeWireguardGo()
+    {
+        var a = new Owner(1);
+        var b = new Owner(2);
+        var trie = new AllowedIps<Owner>();
+        trie.Insert([10, 7, 0, 0], 16, a);
+        trie.Insert([0xfd, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 48, a);
+        trie.Insert([0, 0, 0, 0], 1, a);
+        trie.Insert([10, 8, 1, 1], 32, b);
+        trie.Insert([10, 8, 1, 1], 32, a); // moves to a: last
+        trie.Insert([10, 7, 0, 0], 16, a); // set again: last, as the kernel's list_move_tail
+        var prefixes = new List<(byte[] Address, int Cidr)>();
+        trie.Enumerate(a, prefixes);
+        Assert.Equal(["fd00:7::/48", "0.0.0.0/1", "10.8.1.1/32", "10.7.0.0/16"],
+            prefixes.Select(p => $"{new System.Net.IPAddress(p.Address)}/{p.Cidr}"));
+        prefixes.Clear();
+        trie.Enumerate(b, prefixes);
+        Assert.Empty(prefixes);
+        Assert.True(trie.Remove([0, 0, 0, 0], 1, a));
+        prefixes.Clear();
+        trie.Enumerate(a, prefixes);
+        Assert.Equal(3, prefixes.Count);
+    }
+
+    [Fact]
     public void RemoveOneEntryOnlyForItsOwnerAndDefaultRoutes()
     {
         var a = new Owner(1);

@@ -6,7 +6,9 @@ namespace Router.Tunnel.Routing;
 /// <summary>
 /// Cryptokey routing table (whitepaper section 2): longest-prefix match from an IP address to the peer that owns
 /// it, one path-compressed binary trie per address family (like wireguard-go's allowedips.go). Each prefix belongs
-/// to exactly one peer; inserting it for another peer moves it.
+/// to exactly one peer; inserting it for another peer moves it. Each peer's prefixes are also kept in insertion order
+/// (as wireguard-go's and the kernel's per-peer lists are), so get=1 lists them in the order they were configured and
+/// `wg show`/`wg showconf` print what they print against the reference implementations.
 /// </summary>
 /// <remarks>Not thread-safe: the device's lock serialises writers with readers.</remarks>
 internal sealed class AllowedIps<TPeer> where TPeer : class
@@ -17,9 +19,34 @@ internal sealed class AllowedIps<TPeer> where TPeer : class
         public int Cidr;
         public TPeer? Peer;
         public Node? Zero, One;
+        public int Length;       // address bytes: 4 or 16
+        public LinkedListNode<Node>? Entry; // in _byPeer[Peer] while Peer is set
     }
 
     private Node? _v4, _v6;
+    private readonly Dictionary<TPeer, LinkedList<Node>> _byPeer = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Sets a node's owner and keeps the per-peer lists; <paramref name="toTail"/> re-appends even for the same owner.</summary>
+    private void SetPeer(Node node, TPeer? peer, bool toTail = false)
+    {
+        if (ReferenceEquals(node.Peer, peer) && !toTail)
+            return;
+        if (node.Peer is not null && node.Entry is not null)
+        {
+            LinkedList<Node> list = node.Entry.List!;
+            list.Remove(node.Entry);
+            if (list.Count == 0)
+                _byPeer.Remove(node.Peer);
+            node.Entry = null;
+        }
+        node.Peer = peer;
+        if (peer is not null)
+        {
+            if (!_byPeer.TryGetValue(peer, out LinkedList<Node>? list))
+                _byPeer[peer] = list = new LinkedList<Node>();
+            node.Entry = list.AddLast(node);
+        }
+    }
 
     /// <summary>Number of prefixes held.</summary>
     public int Count { get; private set; }
@@ -30,7 +57,7 @@ internal sealed class AllowedIps<TPeer> where TPeer : class
         ArgumentOutOfRangeException.ThrowIfNegative(cidr);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(cidr, maxBits);
         ref Node? root = ref maxBits == 32 ? ref _v4 : ref _v6;
-        Insert(ref root, Mask(key, cidr), cidr, peer);
+        Insert(ref root, Mask(key, cidr), cidr, peer, maxBits / 8);
     }
 
     public void Insert(IPAddress address, int cidr, TPeer peer)
@@ -93,34 +120,28 @@ internal sealed class AllowedIps<TPeer> where TPeer : class
     }
 
     /// <summary>Appends every prefix of <paramref name="peer"/> (address bytes, cidr) to <paramref name="into"/>.</summary>
+    /// <remarks>In insertion order; a prefix set again goes last, as in the kernel and wireguard-go.</remarks>
     public void Enumerate(TPeer peer, List<(byte[] Address, int Cidr)> into)
     {
-        Walk(_v4, peer, 4, into);
-        Walk(_v6, peer, 16, into);
-    }
-
-    private static void Walk(Node? node, TPeer peer, int length, List<(byte[] Address, int Cidr)> into)
-    {
-        if (node is null)
+        if (!_byPeer.TryGetValue(peer, out LinkedList<Node>? list))
             return;
-        if (ReferenceEquals(node.Peer, peer))
+        foreach (Node node in list)
         {
             var bytes = new byte[16];
             BinaryPrimitives.WriteUInt128BigEndian(bytes, node.Bits);
-            into.Add((bytes[..length], node.Cidr));
+            into.Add((bytes[..node.Length], node.Cidr));
         }
-        Walk(node.Zero, peer, length, into);
-        Walk(node.One, peer, length, into);
     }
 
-    private void Insert(ref Node? slot, UInt128 key, int cidr, TPeer peer)
+    private void Insert(ref Node? slot, UInt128 key, int cidr, TPeer peer, int length)
     {
         while (true)
         {
             Node? node = slot;
             if (node is null)
             {
-                slot = new Node { Bits = key, Cidr = cidr, Peer = peer };
+                slot = new Node { Bits = key, Cidr = cidr, Length = length };
+                SetPeer(slot, peer);
                 Count++;
                 return;
             }
@@ -129,7 +150,7 @@ internal sealed class AllowedIps<TPeer> where TPeer : class
             {
                 if (node.Peer is null)
                     Count++;
-                node.Peer = peer; // same prefix: set or move to this peer
+                SetPeer(node, peer, toTail: true); // same prefix: set or move to this peer, last in its list (as list_move_tail)
                 return;
             }
             if (node.Cidr < cidr && common >= node.Cidr)
@@ -138,7 +159,8 @@ internal sealed class AllowedIps<TPeer> where TPeer : class
                 continue;
             }
             // The new prefix diverges from this node above node.Cidr, or is a prefix of it: split here.
-            var fresh = new Node { Bits = key, Cidr = cidr, Peer = peer };
+            var fresh = new Node { Bits = key, Cidr = cidr, Length = length };
+            SetPeer(fresh, peer);
             Count++;
             int split = Math.Min(cidr, common);
             if (split == cidr)
@@ -148,7 +170,7 @@ internal sealed class AllowedIps<TPeer> where TPeer : class
                 slot = fresh;
                 return;
             }
-            var branch = new Node { Bits = Mask(key, split), Cidr = split };
+            var branch = new Node { Bits = Mask(key, split), Cidr = split, Length = length };
             if (BitAt(node.Bits, split)) { branch.One = node; branch.Zero = fresh; }
             else { branch.Zero = node; branch.One = fresh; }
             slot = branch;
@@ -156,7 +178,7 @@ internal sealed class AllowedIps<TPeer> where TPeer : class
         }
     }
 
-    private static bool Remove(ref Node? slot, UInt128 key, int cidr, TPeer peer)
+    private bool Remove(ref Node? slot, UInt128 key, int cidr, TPeer peer)
     {
         Node? node = slot;
         if (node is null || CommonBits(node.Bits, key) < Math.Min(node.Cidr, cidr) || node.Cidr > cidr)
@@ -166,7 +188,7 @@ internal sealed class AllowedIps<TPeer> where TPeer : class
         {
             if (!ReferenceEquals(node.Peer, peer))
                 return false;
-            node.Peer = null;
+            SetPeer(node, null);
             removed = true;
         }
         else

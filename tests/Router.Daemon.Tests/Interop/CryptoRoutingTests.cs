@@ -51,9 +51,9 @@ public sealed class CryptoRoutingTests
         // Incoming: narrow B to its /32, then B sends from another inner address.
         a.Exec("wg", $"set {ifA} peer {pB} allowed-ips 10.99.0.2/32");
         b.Ip($"addr add 10.99.0.22/16 dev {ifB}");
-        a.Exec("nft", $"add table inet rt");
-        a.Exec("nft", "\"add chain inet rt pre { type filter hook prerouting priority -300; }\"");
-        a.Exec("nft", $"add rule inet rt pre iifname {ifA} ip saddr 10.99.0.22 counter");
+        a.Exec("nft", $"add table inet rfilt");
+        a.Exec("nft", "\"add chain inet rfilt pre { type filter hook prerouting priority -300; }\"");
+        a.Exec("nft", $"add rule inet rfilt pre iifname {ifA} ip saddr 10.99.0.22 counter");
         Assert.True(WgQuickTests.TryPing(b, "10.99.0.1"), "B still reaches A from its allowed address");
         Assert.False(TryPingFrom(b, "10.99.0.22", "10.99.0.1"), "a ping from outside B's allowed IPs got an answer");
         Assert.Equal(0, SpoofedPackets(a));
@@ -78,7 +78,7 @@ public sealed class CryptoRoutingTests
 
     private static long SpoofedPackets(Netns a)
     {
-        string rules = a.Exec("nft", "list chain inet rt pre");
+        string rules = a.Exec("nft", "list chain inet rfilt pre");
         var m = System.Text.RegularExpressions.Regex.Match(rules, @"counter packets (\d+)");
         Assert.True(m.Success, rules);
         return long.Parse(m.Groups[1].Value);

@@ -5,7 +5,7 @@ namespace Router.Daemon.Tests.Interop;
 /// <summary>
 /// Endpoints follow the peer: after B changes its listen port, and again after B's outer address changes, A learns
 /// B's new endpoint from the next authenticated packet (B sends a persistent keepalive every second) and traffic
-/// goes on. Run with routerd on each side (A learning; B roaming, which moves routerd's port and its source address).
+/// goes on. routerd roams (moves its port and falls over to a new source address) and learns (as A, against itself).
 /// </summary>
 [Trait("Category", "Interop")]
 [Collection("Interop")]
@@ -13,7 +13,10 @@ public sealed class RoamingTests
 {
     public static TheoryData<string, string> Pairs => new()
     {
-        { "routerd", "wireguard-go" },
+        // B roams, so B is routerd: Debian's wireguard-go (0.0.20220316) as B never gets off a removed source address
+        // on this kernel (its sticky source is dropped only on EINVAL, and sendmsg now fails differently), so its
+        // packets never reach A; observed here, it is not routerd's behaviour under test. A learning: both.
+        { "routerd", "routerd" },
         { "wireguard-go", "routerd" },
     };
 
