@@ -46,8 +46,17 @@ internal sealed class CryptoBatch
         set => _done = value;
     }
 
-    /// <summary>The smallest buffer capacity in the batch.</summary>
-    public int Capacity => Packets[0].Capacity;
+    /// <summary>The smallest buffer capacity in the batch (a TUN may have swapped in larger ones).</summary>
+    public int Capacity
+    {
+        get
+        {
+            int smallest = int.MaxValue;
+            foreach (PacketBuffer packet in Packets)
+                smallest = Math.Min(smallest, packet.Capacity);
+            return smallest;
+        }
+    }
 
     /// <summary>Makes <c>Packets[index]</c> the next job (order kept: jobs are appended as the caller walks forward).</summary>
     public void AddJob(int index, Keypair keypair, Peer? peer)

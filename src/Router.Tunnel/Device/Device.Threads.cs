@@ -183,8 +183,11 @@ public sealed partial class Device
             _work!.Add(batch);
     }
 
-    /// <summary>Largest batch the reader seals or opens itself when the workers are idle.</summary>
-    internal int InlineJobs { get; init; } = 8;
+    /// <summary>
+    /// Largest batch the reader seals or opens itself when no batch waits for a worker (latency: pings, ACKs).
+    /// Larger batches always go to the workers, so crypto spreads over the cores under load.
+    /// </summary>
+    public int InlineJobs { get; init; } = 8;
 
     private void CryptoLoop()
     {

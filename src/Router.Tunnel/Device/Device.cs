@@ -12,11 +12,11 @@ namespace Router.Tunnel;
 /// <remarks>
 /// Two ways to drive it. Deterministically (tests, benchmarks): call <see cref="HandleTunPackets"/>,
 /// <see cref="HandleDatagrams"/> and <see cref="Tick"/> yourself, with a <see cref="VirtualClock"/>. Threaded (the
-/// daemon): <see cref="Start"/> runs a TUN-read thread, a UDP-receive thread and a timer thread until
+/// daemon): <see cref="Start"/> runs a TUN-read thread, a UDP-receive thread, a timer thread and crypto workers until
 /// <see cref="Stop"/>. Either way, each of the three entry points has at most one caller at a time.
 /// All protocol state is guarded by one lock; I/O happens after it is released (see <see cref="Outbox"/>).
-/// Parallel crypto seam: <see cref="Seal"/> and <see cref="Open"/> are per-packet and touch only the keypair and the
-/// buffer; a worker pool can run them outside the lock once keypairs are reference-counted against zeroing.
+/// In threaded mode <see cref="Encrypt"/> and <see cref="Open"/> run outside the lock on crypto workers, each
+/// holding a keypair reference, and in-order rings put the results back in read order (Device.Threads.cs).
 /// </remarks>
 public sealed partial class Device : IDisposable
 {

@@ -18,7 +18,8 @@ public interface ITun : IDisposable
     /// <summary>
     /// Blocks until at least one IP packet is available, then fills up to <c>packets.Length</c> buffers (each packet
     /// at <see cref="PacketBuffer.Offset"/> = <see cref="PacketBuffer.Headroom"/>) and returns how many.
-    /// Returns 0 once the device is closed or deleted.
+    /// Returns 0 once the device is closed or deleted. A packet larger than its buffer (the MTU grew after the buffers
+    /// were sized) may be delivered in a larger buffer the implementation puts into <paramref name="packets"/>.
     /// </summary>
     int Read(Span<PacketBuffer> packets);
 
