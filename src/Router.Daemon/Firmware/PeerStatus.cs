@@ -14,7 +14,8 @@ internal static class PeerStatusFormat
     public static byte[] Json(IReadOnlyList<PeerStatus> peers, DateTimeOffset now)
     {
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        // Keys print as wg(8) prints them ("+" and "/" unescaped): the output feeds terminals and JSON parsers, never HTML.
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             w.WriteStartArray("interfaces");

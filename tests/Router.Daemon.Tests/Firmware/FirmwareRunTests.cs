@@ -209,7 +209,7 @@ public sealed class FirmwareStartTests(ITestOutputHelper output)
             // 'routerd show' without a firmware daemon for B's interface: straight from wireguard-go's UAPI socket
             var show = rig.Cli($"show {rig.IfB} --json");
             Assert.True(show.Exit == 0, show.Stderr);
-            Assert.Contains(rig.PubA, show.Stdout);
+            Assert.True(show.Stdout.Contains(rig.PubA), "routerd show via wireguard-go's UAPI socket:\n" + show.Stdout);
 
             string valid = rig.Config(keepalive: 25).Replace("\"state\":", "\"metrics\": { \"enabled\": true, \"listen\": \"127.0.0.1:9586\" },\n  \"state\":");
             var watch = System.Diagnostics.Stopwatch.StartNew();
@@ -219,7 +219,18 @@ public sealed class FirmwareStartTests(ITestOutputHelper output)
             output.WriteLine($"up and pinging {watch.ElapsedMilliseconds} ms after the valid file appeared");
             Assert.True(Wait.Until(() => notify.Has("STATUS=1 interface(s), 1 peer(s)"), 5_000));
 
-            string metrics = rig.A.Run(() =>
+            // Metrics are refreshed every engine tick (250 ms): poll briefly for the first refresh after bring-up.
+            string metrics = "";
+            Assert.True(Wait.Until(() => (metrics = FetchMetrics(rig)).Contains("peer=\"hq\""), 5_000), "metrics without peer hq:\n" + metrics);
+        }
+        finally
+        {
+            output.WriteLine(rig.Log);
+        }
+    }
+
+    private static string FetchMetrics(FirmwareRig rig)
+        => rig.A.Run(() =>
             {
                 using var s = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
                 s.Connect(System.Net.IPAddress.Loopback, 9586);
@@ -231,11 +242,4 @@ public sealed class FirmwareStartTests(ITestOutputHelper output)
                     buffer.Write(chunk, 0, n);
                 return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
             });
-            Assert.Contains("peer=\"hq\"", metrics);
-        }
-        finally
-        {
-            output.WriteLine(rig.Log);
-        }
-    }
 }
