@@ -197,7 +197,7 @@ public sealed unsafe class UdpBind : IBind
     }
 
     /// <summary>The socket buffer sizes the kernel granted (receive, send) on the first open socket; for tests and logs.</summary>
-    public (int Receive, int Send) BufferSizes()
+    internal (int Receive, int Send) BufferSizes()
     {
         int fd = (_v4 ?? _v6)!.Fd;
         GetInt(fd, SOL_SOCKET, SO_RCVBUF, out int receive);
@@ -206,7 +206,7 @@ public sealed unsafe class UdpBind : IBind
     }
 
     /// <summary>Reads SO_MARK back from the kernel (IPv4 socket, or IPv6 when alone).</summary>
-    public uint ReadMarkFromKernel()
+    internal uint ReadMarkFromKernel()
     {
         GetInt((_v4 ?? _v6)!.Fd, SOL_SOCKET, SO_MARK, out int mark);
         return (uint)mark;

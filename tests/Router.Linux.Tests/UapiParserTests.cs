@@ -194,7 +194,7 @@ public sealed class UapiParserTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void A_peer_with_130560_allowed_ips_parses_well_within_a_second()
+    public void A_peer_with_130560_allowed_ips_parses_in_well_under_a_few_seconds()
     {
         byte[] body = Encoding.UTF8.GetBytes(LargeBody(out int count));
         Assert.Equal(130_560, count);
@@ -209,8 +209,8 @@ public sealed class UapiParserTests(ITestOutputHelper output)
         Assert.Equal(count, request!.Peers[0].AllowedIps.Count);
         Assert.Equal("255.255.0.0/16", request.Peers[0].AllowedIps[65_279].ToString());
         Assert.Equal("fd00::ff:ff/128", request.Peers[0].AllowedIps[^1].ToString());
-        // Budget: "a few seconds at most" for the whole wg setconf; this leaves room for a loaded 2-core machine.
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"took {watch.Elapsed}");
+        // Budget: "a few seconds at most". Alone it takes 25-200 ms here; the margin is for a loaded 2-core machine.
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"took {watch.Elapsed}");
     }
 
     [Fact]
