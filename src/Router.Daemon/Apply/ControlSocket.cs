@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
+using Router.Daemon.Hosting;
 
 namespace Router.Daemon.Apply;
 
@@ -42,34 +43,8 @@ internal sealed class ControlSocket : IAsyncDisposable
         return new ControlSocket(socket, path, apply);
     }
 
-    private async Task AcceptLoopAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            Socket client;
-            try
-            {
-                client = await _listener.AcceptAsync(_stop.Token);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                if (_stop.IsCancellationRequested)
-                    return;
-                continue;
-            }
-            using (client)
-            {
-                try
-                {
-                    await ServeAsync(client);
-                }
-                catch (Exception e) when (e is OperationCanceledException or SocketException or IOException)
-                {
-                    // The client went away (an SSH session cut mid-apply): the transaction, not the client, finishes the job.
-                }
-            }
-        }
-    }
+    // A client that goes away mid-apply (an SSH session cut) changes nothing: the transaction, not the client, finishes the job.
+    private Task AcceptLoopAsync() => AcceptLoop.RunAsync(_listener, _stop.Token, ServeAsync);
 
     private async Task ServeAsync(Socket client)
     {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Router.Daemon.Hosting;
 using Router.Daemon.Config;
 
 namespace Router.Daemon.Metrics;
@@ -56,36 +57,13 @@ internal sealed class MetricsServer : IAsyncDisposable
         return new MetricsServer(socket, config.UnixPath, snapshot, time ?? TimeProvider.System);
     }
 
-    private async Task AcceptLoopAsync()
+    // A scraper that hangs up or stalls loses its scrape, nothing else.
+    private Task AcceptLoopAsync() => AcceptLoop.RunAsync(_listener, _stop.Token, async client =>
     {
-        while (!_stop.IsCancellationRequested)
-        {
-            Socket client;
-            try
-            {
-                client = await _listener.AcceptAsync(_stop.Token);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                if (_stop.IsCancellationRequested)
-                    return;
-                continue;
-            }
-            using (client)
-            {
-                try
-                {
-                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-                    timeout.CancelAfter(ClientTimeout);
-                    await ServeAsync(client, timeout.Token);
-                }
-                catch (Exception e) when (e is OperationCanceledException or SocketException or IOException)
-                {
-                    // A scraper that hangs up or stalls loses its scrape, nothing else.
-                }
-            }
-        }
-    }
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        timeout.CancelAfter(ClientTimeout);
+        await ServeAsync(client, timeout.Token);
+    });
 
     private async Task ServeAsync(Socket client, CancellationToken cancel)
     {
