@@ -107,7 +107,8 @@ public sealed class SdNotifyTests : IDisposable
     {
         // .NET's Stopwatch reads CLOCK_MONOTONIC on Linux: the two must agree to well within a second.
         long ours = SdNotify.MonotonicMicroseconds();
-        long stopwatch = System.Diagnostics.Stopwatch.GetTimestamp() * 1_000_000 / System.Diagnostics.Stopwatch.Frequency;
+        // Widened before scaling: nanosecond ticks times 10^6 overflow a long after about 2.5 hours of uptime.
+        long stopwatch = (long)((Int128)System.Diagnostics.Stopwatch.GetTimestamp() * 1_000_000 / System.Diagnostics.Stopwatch.Frequency);
         Assert.InRange(Math.Abs(ours - stopwatch), 0, 1_000_000);
     }
 }
