@@ -1,0 +1,64 @@
+# Sourced by tunnel-throughput.sh and profile.sh: one tunnel between two network namespaces, and its teardown.
+#   tunnel_up PROG_A PROG_B    namespaces $TUN_TAG{a,b} joined by a veth pair (MTU 1500, 192.0.2.1-2/24), PROG_A and
+#                              PROG_B run as "PROG -f IFNAME" (the wireguard-go command line) at each end, configured
+#                              by wg(8) over the UAPI socket; tunnel MTU 1420, 10.99.0.1 <-> 10.99.0.2.
+#                              Sets TUN_NSA, TUN_NSB, TUN_PIDA, TUN_PIDB (the daemons' PIDs).
+#   tunnel_down                kills every process started here (TUN_PIDS), deletes both namespaces and sockets.
+# The caller sets TUN_TAG (short: interface names are at most 15 characters) and traps EXIT to tunnel_down.
+TUN_PIDS=()
+
+tunnel_down() {
+  local p
+  for p in "${TUN_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${TUN_PIDS[@]}"; do
+    for _ in $(seq 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null || true
+  done
+  TUN_PIDS=()
+  ip netns del "${TUN_TAG}a" 2>/dev/null || true
+  ip netns del "${TUN_TAG}b" 2>/dev/null || true
+  rm -f "/var/run/wireguard/${TUN_TAG}A.sock" "/var/run/wireguard/${TUN_TAG}B.sock"
+}
+
+# Runs a command in the background inside a namespace and remembers its PID for tunnel_down
+# (ip netns exec execs the command, so $! is the program itself).
+tunnel_spawn() {
+  local ns="$1"; shift
+  ip netns exec "$ns" "$@" & TUN_PIDS+=($!)
+}
+
+tunnel_up() {
+  local a="$1" b="$2" ka kb pa pb
+  TUN_NSA="${TUN_TAG}a" TUN_NSB="${TUN_TAG}b"
+  tunnel_down
+  ip netns add "$TUN_NSA"; ip netns add "$TUN_NSB"
+  ip link add "${TUN_TAG}va" type veth peer name "${TUN_TAG}vb"
+  ip link set "${TUN_TAG}va" netns "$TUN_NSA"; ip link set "${TUN_TAG}vb" netns "$TUN_NSB"
+  ip -n "$TUN_NSA" addr add 192.0.2.1/24 dev "${TUN_TAG}va"; ip -n "$TUN_NSB" addr add 192.0.2.2/24 dev "${TUN_TAG}vb"
+  ip -n "$TUN_NSA" link set lo up; ip -n "$TUN_NSB" link set lo up
+  ip -n "$TUN_NSA" link set "${TUN_TAG}va" up; ip -n "$TUN_NSB" link set "${TUN_TAG}vb" up
+
+  ka=$(wg genkey); kb=$(wg genkey); pa=$(wg pubkey <<<"$ka"); pb=$(wg pubkey <<<"$kb")
+  LOG_LEVEL=error tunnel_spawn "$TUN_NSA" "$a" -f "${TUN_TAG}A" >/dev/null 2>&1; TUN_PIDA=$!
+  LOG_LEVEL=error tunnel_spawn "$TUN_NSB" "$b" -f "${TUN_TAG}B" >/dev/null 2>&1; TUN_PIDB=$!
+  for _ in $(seq 100); do
+    [ -S "/var/run/wireguard/${TUN_TAG}A.sock" ] && [ -S "/var/run/wireguard/${TUN_TAG}B.sock" ] && break; sleep 0.1
+  done
+  ip netns exec "$TUN_NSA" wg set "${TUN_TAG}A" private-key <(echo "$ka") listen-port 51820 \
+    peer "$pb" endpoint 192.0.2.2:51820 allowed-ips 10.99.0.2/32
+  ip netns exec "$TUN_NSB" wg set "${TUN_TAG}B" private-key <(echo "$kb") listen-port 51820 \
+    peer "$pa" endpoint 192.0.2.1:51820 allowed-ips 10.99.0.1/32
+  ip -n "$TUN_NSA" addr add 10.99.0.1/24 dev "${TUN_TAG}A"; ip -n "$TUN_NSB" addr add 10.99.0.2/24 dev "${TUN_TAG}B"
+  ip -n "$TUN_NSA" link set "${TUN_TAG}A" mtu 1420 up; ip -n "$TUN_NSB" link set "${TUN_TAG}B" mtu 1420 up
+  ip netns exec "$TUN_NSA" ping -c 3 -i 0.2 -W 2 10.99.0.2 >/dev/null
+}
+
+# Starts an iperf3 server in namespace B (kept for every test of the pair) and waits until it listens.
+tunnel_iperf_server() {
+  tunnel_spawn "$TUN_NSB" iperf3 -s -B 10.99.0.2 >/dev/null 2>&1
+  for _ in $(seq 50); do ip netns exec "$TUN_NSB" ss -Hltn 'sport = :5201' | grep -q . && return 0; sleep 0.1; done
+  echo "tunnel-lib: iperf3 server did not start" >&2; return 1
+}
+
+# CPU ticks (utime, stime) of a process or thread from its stat file; the comm field may hold spaces, so cut at ')'.
+stat_ticks() { sed 's/.*) //' "$1" | awk '{ print $12, $13 }'; }
