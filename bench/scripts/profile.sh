@@ -18,7 +18,6 @@
 set -euo pipefail
 shopt -s inherit_errexit
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
 secs=10 streams=1 pair="routerd:routerd" use_perf=0
 while getopts 't:s:p:P' opt; do
   case "$opt" in
@@ -32,21 +31,15 @@ perf_freq="${PERF_FREQ:-499}"
 [[ "$perf_freq" =~ ^[0-9]+$ && "$perf_freq" -ge 10 && "$perf_freq" -le 4999 ]] || { echo "profile: PERF_FREQ wants 10..4999" >&2; exit 2; }
 [ "$use_perf" = 0 ] || command -v perf >/dev/null || { echo "profile: -P needs perf (apt-get install linux-perf)" >&2; exit 1; }
 
-program() {
-  case "$1" in
-    routerd) echo "${ROUTERD:-$root/artifacts/linux-x64/routerd}" ;;
-    wg2023) [ -n "${WIREGUARD_GO_2023:-}" ] && echo "$WIREGUARD_GO_2023" || { local o; o="$("$here/fetch-wireguard-go-2023.sh")"; echo "${o%%$'\n'*}"; } ;;
-    wg2022) echo "${WIREGUARD_GO_2022:-/usr/bin/wireguard-go}" ;;
-    *) echo "$1" ;;
-  esac
-}
+# shellcheck source=tunnel-lib.sh
+. "$here/tunnel-lib.sh"
+impl_init "$pair"
+program() { impl_program "$1"; }
 prog_a="$(program "${pair%%:*}")" prog_b="$(program "${pair#*:}")"
 for p in "$prog_a" "$prog_b"; do [ -x "$p" ] || { echo "profile: no program $p" >&2; exit 1; }; done
 
 TUN_TAG="pf$$"
 work="$(mktemp -d)"
-# shellcheck source=tunnel-lib.sh
-. "$here/tunnel-lib.sh"
 trap 'tunnel_down; rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 
@@ -93,8 +86,23 @@ echo "# profile $(date -u +%Y-%m-%dT%H:%MZ): $(basename "$prog_a") -> $(basename
 report "A (sender, $(basename "$prog_a"))" "$work/a0" "$work/a1"
 report "B (receiver, $(basename "$prog_b"))" "$work/b0" "$work/b1"
 if [ "$use_perf" = 1 ]; then
-  echo; echo "perf: share of samples by process/thread and DSO (self time)"
-  perf report -i "$work/perf.data" --no-children --sort pid,comm,dso --stdio -q -g none 2>/dev/null | awk 'NF && $1 + 0 >= 0.5 && n++ < 40'
-  echo; echo "perf: top symbols (self time)"
+  # Samples per thread (TID) and DSO, mapped to daemon and thread group through the thread lists read above.
+  perf report -i "$work/perf.data" --no-children --sort pid,dso --stdio -q -g none 2>/dev/null | awk 'NF' > "$work/perf.tid"
+  awk 'FNR == 1 { file++ }
+       file <= 2 { g = $2; sub(/-[0-9]+$/, "-N", g); side[$1] = file == 1 ? "A" : "B"; grp[$1] = g; next }
+       { split($2, t, ":"); s = side[t[1]]; if (s == "") next; k = s " " grp[t[1]] " " $NF; p[k] += $1; tot[s] += $1; d[s " " $NF] += $1 }
+       END {
+         print "\nperf: share of the samples of each daemon by thread group and DSO (self time)"
+         print "| daemon | thread group | DSO | share |"; print "|---|---|---|---|"
+         fflush(); sort = "sort -t\"|\" -k2,2 -k5,5rn"
+         for (k in p) { split(k, f, " "); if (p[k] / tot[f[1]] >= 0.005) printf "| %s | %s | %s | %.0f%% |\n", f[1], f[2], f[3], 100 * p[k] / tot[f[1]] | sort }
+         close(sort)
+         print "\nperf: share of the samples of each daemon by DSO"
+         print "| daemon | DSO | share |"; print "|---|---|---|"
+         fflush(); sort = "sort -t\"|\" -k2,2 -k4,4rn"
+         for (k in d) { split(k, f, " "); printf "| %s | %s | %.0f%% |\n", f[1], f[2], 100 * d[k] / tot[f[1]] | sort }
+         close(sort)
+       }' "$work/a1" "$work/b1" "$work/perf.tid"
+  echo; echo "perf: top symbols, both daemons (self time)"
   perf report -i "$work/perf.data" --no-children --sort comm,dso,sym --stdio -q -g none 2>/dev/null | awk 'NF && n++ < 30'
 fi

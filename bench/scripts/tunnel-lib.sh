@@ -4,8 +4,25 @@
 #                              by wg(8) over the UAPI socket; tunnel MTU 1420, 10.99.0.1 <-> 10.99.0.2.
 #                              Sets TUN_NSA, TUN_NSB, TUN_PIDA, TUN_PIDB (the daemons' PIDs).
 #   tunnel_down                kills every process started here (TUN_PIDS), deletes both namespaces and sockets.
+#   impl_init PAIRS            resolves the implementation names routerd, wg2023 and wg2022 to programs (ROUTERD,
+#                              WIREGUARD_GO_2023, WIREGUARD_GO_2022 override); fetches wg2023 only if PAIRS name it.
+#   impl_program NAME          the program of a name; any other NAME is taken as a program path.
 # The caller sets TUN_TAG (short: interface names are at most 15 characters) and traps EXIT to tunnel_down.
 TUN_PIDS=()
+TUN_SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+TUN_ROOT="$(cd "$TUN_SCRIPTS/../.." && pwd)"
+
+impl_init() {
+  IMPL_ROUTERD="${ROUTERD:-$TUN_ROOT/artifacts/linux-x64/routerd}"
+  IMPL_WG2022="${WIREGUARD_GO_2022:-/usr/bin/wireguard-go}"
+  IMPL_WG2023="${WIREGUARD_GO_2023:-}"
+  if [[ "$1" == *wg2023* && -z "$IMPL_WG2023" ]]; then
+    IMPL_WG2023="$("$TUN_SCRIPTS/fetch-wireguard-go-2023.sh")"; IMPL_WG2023="${IMPL_WG2023%%$'\n'*}"
+  fi
+}
+impl_program() {
+  case "$1" in routerd) echo "$IMPL_ROUTERD" ;; wg2023) echo "$IMPL_WG2023" ;; wg2022) echo "$IMPL_WG2022" ;; *) echo "$1" ;; esac
+}
 
 tunnel_down() {
   local p

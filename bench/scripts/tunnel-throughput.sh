@@ -45,18 +45,13 @@ done
 for tool in jq iperf3 wg ping ss; do
   command -v "$tool" >/dev/null || { echo "tunnel-throughput: needs $tool (apt-get install jq iperf3 wireguard-tools)" >&2; exit 1; }
 done
-routerd="${ROUTERD:-$root/artifacts/linux-x64/routerd}"
-wg2022="${WIREGUARD_GO_2022:-/usr/bin/wireguard-go}"
 udp_probes="${UDP_PROBES:-6}"
 [[ "$udp_probes" =~ ^[0-9]+$ && "$udp_probes" -ge 1 && "$udp_probes" -le 12 ]] || { echo "tunnel-throughput: UDP_PROBES wants 1..12" >&2; exit 2; }
 udp_secs=$(( secs / 4 > 2 ? secs / 4 : 2 ))
-if [[ ",$pairs," == *wg2023* && -z "${WIREGUARD_GO_2023:-}" ]]; then
-  wg2023="$("$here/fetch-wireguard-go-2023.sh")"; wg2023="${wg2023%%$'\n'*}"
-else
-  wg2023="${WIREGUARD_GO_2023:-}"
-fi
-
-program() { case "$1" in routerd) echo "$routerd" ;; wg2023) echo "$wg2023" ;; wg2022) echo "$wg2022" ;; *) echo "$1" ;; esac; }
+# shellcheck source=tunnel-lib.sh
+. "$here/tunnel-lib.sh"
+impl_init "$pairs"
+program() { impl_program "$1"; }
 label() {
   case "$1" in routerd) echo routerd ;; wg2023) echo "wireguard-go 2023" ;; wg2022) echo "wireguard-go 2022" ;; *) echo "${1#"$root"/}" ;; esac
 }
@@ -77,14 +72,12 @@ tsv="$root/bench/results/tunnel-$(date -u +%Y%m%d-%H%M%S).tsv"
 probes="${tsv%.tsv}-udp-probes.tsv"
 TUN_TAG="tb$$"
 work="$(mktemp -d)"
-# shellcheck source=tunnel-lib.sh
-. "$here/tunnel-lib.sh"
 trap 'tunnel_down; rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 
 ticks_of() { stat_ticks "/proc/$1/stat"; }
 rss_mib() { awk '/VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$1/status"; }
-gbps() { jq -r '.end.sum_received.bits_per_second / 1e9 | . * 1000 | round / 1000' "$1"; }
+gbps() { jq -r '.end.sum_received.bits_per_second' "$1" | awk '{ printf "%.3f", $1 / 1e9 }'; }
 # Nearest-rank percentile P of the numbers in a file, one a line.
 percentile() { sort -n "$2" | awk -v p="$1" '{ v[NR] = $1 } END { if (NR == 0) { print "-"; exit } i = int(NR * p / 100); if (i < NR * p / 100) i++; if (i < 1) i = 1; print v[i] }'; }
 ping_times() { sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p'; }
