@@ -3,7 +3,8 @@
 #   top     TCP 1 stream, TCP 4 streams, UDP at <= 1% loss (Gbit/s)
 #   middle  ping RTT during the 4-stream TCP run: median and p95 (ms)
 #   bottom  CPU seconds both daemons used per GB moved
-# With several rounds, each bar is the median of the pair's rounds (the upper median for an even count).
+# With several rounds, each bar is the median of the pair's rounds (the upper median for an even count). It also
+# prints those medians as the Markdown table of docs/PERFORMANCE.md.
 #   bench/scripts/chart.sh RESULTS.tsv [OUT.png]        (default docs/tunnel-throughput.png)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -13,7 +14,8 @@ head -n 1 "$tsv" | grep -q 'tcp1_gbps.*udp_gbps.*rtt_load_p95_ms' || { echo "cha
 data=$(mktemp); trap 'rm -f "$data"' EXIT
 load=$(tail -n +2 "$tsv" | awk -F'\t' '$4 + 0 > m { m = $4 + 0 } END { print m + 0 }')
 
-# Per pair (in order of first appearance): A, B, then the median over rounds of tcp1 tcp4 udp rtt_med rtt_p95 cpu.
+# Per pair (in order of first appearance): A, B, rounds, then the median over rounds of every TSV column from load1 on
+# (so columns 4..16 are those of the TSV), each column on its own.
 tail -n +2 "$tsv" | awk -F'\t' '
   function median(key, col,   n, i, j, v, t) {
     n = split(vals[key, col], v, " ")
@@ -23,16 +25,22 @@ tail -n +2 "$tsv" | awk -F'\t' '
   {
     key = $2 "\t" $3
     if (!(key in seen)) { seen[key] = 1; order[++pairs] = key }
-    split("5 6 7 10 11 13", cols, " ")
-    for (c = 1; c <= 6; c++) vals[key, c] = vals[key, c] " " $(cols[c])
+    rounds[key]++
+    for (c = 4; c <= 16; c++) vals[key, c] = vals[key, c] " " $c
   }
   END {
     for (p = 1; p <= pairs; p++) {
-      k = order[p]; line = k
-      for (c = 1; c <= 6; c++) line = line "\t" median(k, c)
+      k = order[p]; line = k "\t" rounds[k]
+      for (c = 4; c <= 16; c++) line = line "\t" median(k, c)
       print line
     }
   }' > "$data"
+
+# The same medians as the Markdown table of docs/PERFORMANCE.md.
+echo "| A | B | TCP 1 (Gbit/s) | TCP 4 (Gbit/s) | UDP at <= 1% loss (Gbit/s) | RTT idle (ms) | RTT load median / p95 / max (ms) | CPU s per GB | sys % | peak RSS A / B (MiB) |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s / %s / %s | %s | %s | %s / %s |\n", $1, $2, $5, $6, $7, $9, $10, $11, $12, $13, $14, $15, $16 }' "$data"
+awk -F'\t' '{ printf "%s%s <-> %s: %d round(s)", (NR > 1 ? "; " : "(medians per column; "), $1, $2, $3 } END { print ")" }' "$data"
 
 gnuplot <<GP
 set terminal pngcairo size 1100,1150 noenhanced font ",11"
@@ -51,14 +59,14 @@ set bmargin 5
 set multiplot layout 3,1 title "Userspace WireGuard over a veth pair between two namespaces (iperf3, tunnel MTU 1420)\n$(basename "$tsv"), 1-min load average up to $load"
 set title "Throughput"
 set ylabel "Gbit/s"
-plot "$data" using 3:xticlabels(label(0)) title "TCP 1 stream", "" using 4 title "TCP 4 streams", "" using 5 title "UDP at <= 1% loss"
+plot "$data" using 5:xticlabels(label(0)) title "TCP 1 stream", "" using 6 title "TCP 4 streams", "" using 7 title "UDP at <= 1% loss"
 set title "Ping RTT during the 4-stream TCP run"
 set ylabel "ms"
-plot "$data" using 6:xticlabels(label(0)) title "median", "" using 7 title "p95"
+plot "$data" using 10:xticlabels(label(0)) title "median", "" using 11 title "p95"
 set title "CPU seconds of both daemons per GB moved (lower is better)"
 set ylabel "CPU s / GB"
 set key off
-plot "$data" using 8:xticlabels(label(0)) title "CPU s/GB"
+plot "$data" using 13:xticlabels(label(0)) title "CPU s/GB"
 unset multiplot
 GP
 echo "chart: $png"
