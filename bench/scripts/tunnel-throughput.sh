@@ -6,7 +6,8 @@
 #   udp          iperf3 UDP, 1392-byte datagrams (1420-byte inner packets): the highest received rate with at most
 #                1% loss, found by a bounded search of UDP_PROBES (default 6) probes of max(2, SECONDS/4) s each.
 #                The first probe offers the pair's 1-stream TCP rate; a probe with loss <= 1% doubles the rate, one
-#                with more halves it, until both a passing and a failing rate are known; then geometric bisection.
+#                with more halves it (or drops to the rate it received, if lower), until both a passing and a failing
+#                rate are known; then geometric bisection between the highest passing and the lowest failing rate.
 #                Reported: the received Gbit/s of the best passing probe and its loss (if no probe passed, the
 #                probe with the least loss, so the loss column shows > 1).
 #   rtt idle     median of 20 pings before any load
@@ -99,7 +100,10 @@ udp_search() {
     echo "$rate $recv $loss" >> "$work/udp.probes"
     printf '%s\t%s\t%s\t%s\t%.3f\t%.1f\n' "$round" "$(label "$a")" "$(label "$b")" "$rate" "$recv" "$loss" >> "$probes"
     if awk -v l="$loss" 'BEGIN { exit !(l <= 1) }'; then lo=$rate; else hi=$rate; fi
-    rate=$(awk -v lo="$lo" -v hi="$hi" -v r="$rate" 'BEGIN { printf "%d", hi == 0 ? 2 * r : lo == 0 ? r / 2 : sqrt(lo * hi) }')
+    # No passing rate yet: at most half, and no more than what got through (overload can collapse the received rate).
+    rate=$(awk -v lo="$lo" -v hi="$hi" -v r="$rate" -v got="$recv" 'BEGIN {
+      if (hi == 0) n = 2 * r; else if (lo > 0) n = sqrt(lo * hi); else { n = r / 2; if (got * 1000 < n) n = got * 1000 }
+      printf "%d", n }')
     [ "$rate" -ge 1 ] || break
   done
   # Best passing probe by received rate, else the probe with the least loss.
