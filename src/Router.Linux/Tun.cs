@@ -12,14 +12,16 @@ namespace Router.Linux;
 /// Creates the interface or attaches to an existing one of that name.
 /// </summary>
 /// <remarks>
-/// Read: poll for the first packet, then drain without blocking up to the batch size. Write: one write(2) per packet
-/// under a lock, so batches from different threads never interleave. The MTU is read at open and then followed through
+/// Read: poll for the first packet, then drain without blocking up to the batch size. Write: under a lock, so batches
+/// from different threads never interleave; with offloads, the batch is coalesced first (<see cref="TunCoalescer"/>)
+/// and each plain packet or super-packet is one writev(2). The MTU is read at open and then followed through
 /// rtnetlink notifications. Deletion of the interface shows as POLLERR/EBADFD on the descriptor (the kernel detaches
 /// the queue), so <see cref="Read"/> returns 0 and <see cref="TunEvent.Deleted"/> is reported.
 /// Moving the interface to another namespace keeps the descriptor valid; MTU and link changes made in the new
 /// namespace are then not seen (the monitor stays in the namespace this object was created in).
-/// Issue 9 seam: IFF_VNET_HDR + TUNSETOFFLOAD go in <see cref="Create"/>; a virtio-net header then precedes each packet,
-/// read and written at Offset - VnetHeaderSize (the headroom has room for it).
+/// Offloads (issue 9): IFF_VNET_HDR + TUNSETOFFLOAD (TSO4/6, and USO4/6 on kernels 6.2+) in <see cref="Create"/>; a
+/// virtio-net header then precedes each packet, read and written at Offset - VnetHeaderSize (the headroom has room).
+/// Writes rewrite the headers of a super-packet's first packet in place: the caller's buffers are consumed.
 /// </remarks>
 public sealed unsafe class Tun : ITun
 {
