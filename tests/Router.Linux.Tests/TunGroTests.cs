@@ -35,15 +35,21 @@ public sealed class TunGroTests
                 TunB.Rtnetlink.AddAddress(TunB.InterfaceIndex, IPAddress.Parse("10.78.0.2"), 24);
                 TunA.SetUp(true);
                 TunB.SetUp(true);
+                A.Ip("addr add fd78::1/64 dev rgro0 nodad");
+                B.Ip("addr add fd78::2/64 dev rgro1 nodad");
                 A.Ip("route add 10.79.0.0/24 dev rgro0");
+                A.Ip("-6 route add fd79::/64 dev rgro0");
                 string vb = $"vgb{Environment.ProcessId % 100000}", vc = $"vgc{Environment.ProcessId % 100000}";
                 Sh.Run("ip", $"link add {vb} netns {B.Name} type veth peer name {vc} netns {C.Name}");
                 B.Ip($"addr add 10.79.0.1/24 dev {vb}");
                 C.Ip($"addr add 10.79.0.2/24 dev {vc}");
                 B.Ip($"link set {vb} up");
                 C.Ip($"link set {vc} up");
+                B.Ip($"addr add fd79::1/64 dev {vb} nodad");
+                C.Ip($"addr add fd79::2/64 dev {vc} nodad");
                 C.Ip("route add default via 10.79.0.1");
-                B.Exec("sysctl", "-qw net.ipv4.ip_forward=1");
+                C.Ip("-6 route add default via fd79::1");
+                B.Exec("sysctl", "-qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
                 // Software checksums (and segmentation) on the way to C: the partial sums are really used.
                 B.Exec("ethtool", $"-K {vb} tx off");
                 _relays = [Relay(TunA, TunB), Relay(TunB, TunA)];
@@ -108,23 +114,24 @@ public sealed class TunGroTests
     {
         using var wire = new Wire(offload);
         Assert.Equal(offload, wire.TunA.Offloads != 0);
-        // Two streams at once (A to C through B, and back), so batches hold interleaved flows and ACKs of the other.
-        const int Bytes = 24 << 20;
-        byte[] ac = RandomNumberGenerator.GetBytes(Bytes), ca = RandomNumberGenerator.GetBytes(Bytes);
-        using Socket listenC = wire.C.Run(() => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
-        using Socket listenA = wire.A.Run(() => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
-        listenC.Bind(new IPEndPoint(IPAddress.Parse("10.79.0.2"), Port));
-        listenA.Bind(new IPEndPoint(IPAddress.Parse("10.78.0.1"), Port));
-        listenC.Listen();
-        listenA.Listen();
+        // Three streams at once (A to C through B over IPv4 and IPv6, and C back to A), so batches hold interleaved
+        // flows of both families and the ACKs of the other direction.
+        const int Bytes = 16 << 20;
+        byte[] ac = RandomNumberGenerator.GetBytes(Bytes), ca = RandomNumberGenerator.GetBytes(Bytes), ac6 = RandomNumberGenerator.GetBytes(Bytes);
+        using Socket listenC = Listen(wire.C, "10.79.0.2");
+        using Socket listenC6 = Listen(wire.C, "fd79::2");
+        using Socket listenA = Listen(wire.A, "10.78.0.1");
         using Socket clientA = wire.A.Run(() => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        using Socket clientA6 = wire.A.Run(() => new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp));
         using Socket clientC = wire.C.Run(() => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
-        Task<byte[]> atC = Receive(listenC), atA = Receive(listenA);
+        Task<byte[]> atC = Receive(listenC), atC6 = Receive(listenC6), atA = Receive(listenA);
         Task sendA = Send(clientA, new IPEndPoint(IPAddress.Parse("10.79.0.2"), Port), ac);
+        Task sendA6 = Send(clientA6, new IPEndPoint(IPAddress.Parse("fd79::2"), Port), ac6);
         Task sendC = Send(clientC, new IPEndPoint(IPAddress.Parse("10.78.0.1"), Port), ca);
-        Assert.True(Task.WaitAll([sendA, sendC, atA, atC], TimeSpan.FromSeconds(90)), "the streams did not finish in 90 s");
+        Assert.True(Task.WaitAll([sendA, sendA6, sendC, atA, atC, atC6], TimeSpan.FromSeconds(120)), "the streams did not finish in 120 s");
 
         Assert.Equal(SHA256.HashData(ac), atC.Result);
+        Assert.Equal(SHA256.HashData(ac6), atC6.Result);
         Assert.Equal(SHA256.HashData(ca), atA.Result);
         Assert.Equal(0, Wire.Snmp(wire.A, "Tcp", "InCsumErrors"));
         Assert.Equal(0, Wire.Snmp(wire.C, "Tcp", "InCsumErrors"));
@@ -139,6 +146,15 @@ public sealed class TunGroTests
         {
             Assert.Equal(0, wire.TunB.SuperPacketsWritten + wire.TunA.SuperPacketsWritten);
         }
+    }
+
+    private static Socket Listen(Netns ns, string address)
+    {
+        IPAddress ip = IPAddress.Parse(address);
+        Socket listener = ns.Run(() => new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp));
+        listener.Bind(new IPEndPoint(ip, Port));
+        listener.Listen();
+        return listener;
     }
 
     private static async Task Send(Socket client, IPEndPoint to, byte[] data)
