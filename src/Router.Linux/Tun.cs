@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using Router.Linux.Interop;
@@ -11,14 +12,16 @@ namespace Router.Linux;
 /// Creates the interface or attaches to an existing one of that name.
 /// </summary>
 /// <remarks>
-/// Read: poll for the first packet, then drain without blocking up to the batch size. Write: one write(2) per packet
-/// under a lock, so batches from different threads never interleave. The MTU is read at open and then followed through
+/// Read: poll for the first packet, then drain without blocking up to the batch size. Write: under a lock, so batches
+/// from different threads never interleave; with offloads, the batch is coalesced first (<see cref="TunCoalescer"/>)
+/// and each plain packet or super-packet is one writev(2). The MTU is read at open and then followed through
 /// rtnetlink notifications. Deletion of the interface shows as POLLERR/EBADFD on the descriptor (the kernel detaches
 /// the queue), so <see cref="Read"/> returns 0 and <see cref="TunEvent.Deleted"/> is reported.
 /// Moving the interface to another namespace keeps the descriptor valid; MTU and link changes made in the new
 /// namespace are then not seen (the monitor stays in the namespace this object was created in).
-/// Issue 9 seam: IFF_VNET_HDR + TUNSETOFFLOAD go in <see cref="Create"/>; a virtio-net header then precedes each packet,
-/// read and written at Offset - VnetHeaderSize (the headroom has room for it).
+/// Offloads (issue 9): IFF_VNET_HDR + TUNSETOFFLOAD (TSO4/6, and USO4/6 on kernels 6.2+) in <see cref="Create"/>; a
+/// virtio-net header then precedes each packet, read and written at Offset - VnetHeaderSize (the headroom has room).
+/// Writes rewrite the headers of a super-packet's first packet in place: the caller's buffers are consumed.
 /// </remarks>
 public sealed unsafe class Tun : ITun
 {
@@ -47,6 +50,10 @@ public sealed unsafe class Tun : ITun
     private int _pendingLength, _pendingHeaderLength, _pendingNext, _pendingCount;
     private long _superPackets;
 
+    // GRO on writes (offloads accepted): plans each batch into plain packets and super-packets, written with writev.
+    private readonly TunCoalescer? _coalescer;
+    private readonly Socket.IoVec[]? _iov; // pinned: one entry per packet of a batch
+
     /// <summary>The interface name the kernel settled on.</summary>
     public string Name { get; }
 
@@ -69,8 +76,14 @@ public sealed unsafe class Tun : ITun
     /// <summary>TCP super-packets read and split into segments (offloads on).</summary>
     public long SuperPackets => Volatile.Read(ref _superPackets);
 
-    /// <summary>The offloads TUNSETOFFLOAD accepted (TUN_F_* bits: CSUM, TSO4, TSO6); 0 = none.</summary>
+    /// <summary>The offloads TUNSETOFFLOAD accepted (TUN_F_* bits: CSUM, TSO4, TSO6, USO4, USO6); 0 = none.</summary>
     public uint Offloads { get; }
+
+    /// <summary>Super-packets written (packets of one flow coalesced into one write).</summary>
+    public long SuperPacketsWritten => _coalescer?.SuperPackets ?? 0;
+
+    /// <summary>Packets that went out inside another packet's super-packet.</summary>
+    public long PacketsCoalesced => _coalescer?.Merged ?? 0;
 
     private Tun(SafeFd fd, SafeFd wake, string name, int index, int batchSize, Action<TunEvent>? events, bool vnetHeader, uint offloads)
     {
@@ -78,6 +91,11 @@ public sealed unsafe class Tun : ITun
         Offloads = offloads;
         if (vnetHeader)
             _superPacket = GC.AllocateUninitializedArray<byte>(TunOffload.VnetHeaderSize + PacketBuffer.MaxPayload, pinned: true);
+        if (vnetHeader && offloads != 0)
+        {
+            _coalescer = new TunCoalescer(batchSize, udp: (offloads & TunOffload.TunFUso4) != 0);
+            _iov = GC.AllocateArray<Socket.IoVec>(batchSize, pinned: true);
+        }
         _fd = fd;
         _wake = wake;
         Name = name;
@@ -96,9 +114,14 @@ public sealed unsafe class Tun : ITun
     /// </summary>
     /// <param name="offload">
     /// TCP segmentation offload on reads (IFF_VNET_HDR, TSO4/TSO6): the sender's stack hands over 64 KiB at a time.
-    /// Defaults to on unless ROUTERD_TUN_OFFLOAD=0; falls back to plain packets when the kernel refuses.
+    /// Defaults to on unless ROUTERD_TUN_OFFLOAD=0; falls back to plain packets when the kernel refuses. With it,
+    /// writes coalesce the packets of one TCP flow into super-packets (GRO).
     /// </param>
-    public static Tun Create(string name, Action<TunEvent>? events = null, int batchSize = DefaultBatchSize, bool? offload = null)
+    /// <param name="udpOffload">
+    /// Also UDP (USO4/USO6 on reads, UDP GRO on writes) where the kernel offers it; false asks for TSO only, as on a
+    /// kernel before 6.2.
+    /// </param>
+    public static Tun Create(string name, Action<TunEvent>? events = null, int batchSize = DefaultBatchSize, bool? offload = null, bool udpOffload = true)
     {
         bool wantOffload = offload ?? Environment.GetEnvironmentVariable("ROUTERD_TUN_OFFLOAD") != "0";
         int nameBytes = Encoding.UTF8.GetByteCount(name);
@@ -120,9 +143,15 @@ public sealed unsafe class Tun : ITun
             uint offloads = 0;
             if (wantOffload)
             {
-                offloads = TunOffload.TunFCsum | TunOffload.TunFTso4 | TunOffload.TunFTso6;
-                if (Libc.Ioctl(fd, TunIoctl.TUNSETOFFLOAD, (void*)(nuint)offloads) != 0)
-                    offloads = 0; // an old kernel: the vnet header stays, with nothing offloaded in it
+                // USO where the kernel knows it (6.2+, EINVAL before), else TSO only; on a kernel that refuses even
+                // that, the vnet header stays with nothing offloaded in it.
+                offloads = TunOffload.TunFCsum | TunOffload.TunFTso4 | TunOffload.TunFTso6 | TunOffload.TunFUso4 | TunOffload.TunFUso6;
+                if (!udpOffload || Libc.Ioctl(fd, TunIoctl.TUNSETOFFLOAD, (void*)(nuint)offloads) != 0)
+                {
+                    offloads = TunOffload.TunFCsum | TunOffload.TunFTso4 | TunOffload.TunFTso6;
+                    if (Libc.Ioctl(fd, TunIoctl.TUNSETOFFLOAD, (void*)(nuint)offloads) != 0)
+                        offloads = 0;
+                }
             }
             string actual = Encoding.UTF8.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(request.Name));
             int wake = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
@@ -327,6 +356,12 @@ public sealed unsafe class Tun : ITun
             int fd = _fd.Fd;
             lock (_writeLock)
             {
+                if (_coalescer is not null)
+                {
+                    for (int start = 0; start < packets.Length; start += _coalescer.Capacity)
+                        WriteCoalesced(fd, packets.Slice(start, Math.Min(_coalescer.Capacity, packets.Length - start)));
+                    return;
+                }
                 foreach (PacketBuffer packet in packets)
                 {
                     int offset = packet.Offset, length = packet.Length;
@@ -342,21 +377,8 @@ public sealed unsafe class Tun : ITun
                         length += TunOffload.VnetHeaderSize;
                         packet.Data.AsSpan(offset, TunOffload.VnetHeaderSize).Clear();
                     }
-                    while (true)
-                    {
-                        nint n;
-                        fixed (byte* data = packet.Data)
-                            n = Libc.Write(fd, data + offset, (nuint)length);
-                        if (n >= 0)
-                            break;
-                        int errno = Marshal.GetLastPInvokeError();
-                        if (errno == Errno.EINTR)
-                            continue;
-                        if (errno == Errno.EBADFD)
-                            MarkDeleted();
-                        Interlocked.Increment(ref _writeErrors);
-                        break;
-                    }
+                    var iov = new Socket.IoVec { Base = DataPointer(packet) + offset, Length = (nuint)length };
+                    WriteOne(fd, &iov, 1);
                 }
             }
         }
@@ -370,6 +392,55 @@ public sealed unsafe class Tun : ITun
                 _fd.DangerousRelease();
         }
     }
+
+    /// <summary>One batch through the coalescer: each planned write is its first packet (vnet header in front) and
+    /// the payloads of the packets merged behind it, gathered by writev. Caller holds the write lock.</summary>
+    private void WriteCoalesced(int fd, ReadOnlySpan<PacketBuffer> batch)
+    {
+        TunCoalescer coalescer = _coalescer!;
+        coalescer.Plan(batch);
+        fixed (Socket.IoVec* iov = _iov)
+        {
+            for (int w = 0; w < coalescer.WriteCount; w++)
+            {
+                int i = coalescer.Head(w);
+                PacketBuffer head = batch[i];
+                if (head.Offset < TunOffload.VnetHeaderSize)
+                {
+                    Interlocked.Increment(ref _writeErrors); // no room for the vnet header
+                    continue;
+                }
+                iov[0] = new Socket.IoVec
+                {
+                    Base = DataPointer(head) + head.Offset - TunOffload.VnetHeaderSize,
+                    Length = (nuint)(head.Length + TunOffload.VnetHeaderSize),
+                };
+                int count = 1, skip = coalescer.HeaderLength(w);
+                for (int j = coalescer.Next(i); j >= 0; j = coalescer.Next(j))
+                    iov[count++] = new Socket.IoVec { Base = DataPointer(batch[j]) + batch[j].Offset + skip, Length = (nuint)(batch[j].Length - skip) };
+                WriteOne(fd, iov, count);
+            }
+        }
+    }
+
+    /// <summary>One packet (or super-packet) to the TUN; failures are counted, never thrown.</summary>
+    private void WriteOne(int fd, Socket.IoVec* iov, int count)
+    {
+        while (Libc.Writev(fd, iov, count) < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Errno.EINTR)
+                continue;
+            if (errno == Errno.EBADFD)
+                MarkDeleted();
+            Interlocked.Increment(ref _writeErrors);
+            return;
+        }
+    }
+
+    /// <summary>The start of a buffer's bytes: packet buffers live on the pinned heap, so the address is stable.</summary>
+    private static byte* DataPointer(PacketBuffer buffer)
+        => (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer.Data));
 
     public void Dispose()
     {

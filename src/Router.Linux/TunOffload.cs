@@ -4,10 +4,10 @@ using System.Runtime.InteropServices;
 namespace Router.Linux;
 
 /// <summary>
-/// TUN offloads (IFF_VNET_HDR + TUNSETOFFLOAD TSO4/TSO6): the kernel hands the TUN reader TCP "super-packets" of up
-/// to 64 KiB behind a virtio-net header, and this splits them into MTU-sized segments the way the kernel's
-/// tcp_gso_segment would (sequence numbers, IPv4 IDs, FIN/PSH on the last segment only, CWR on the first only,
-/// lengths and checksums recomputed). Packets that only need their checksum finished (NEEDS_CSUM) get it here too.
+/// TUN offloads (IFF_VNET_HDR + TUNSETOFFLOAD TSO4/TSO6, USO4/USO6): the kernel hands the TUN reader TCP and UDP
+/// "super-packets" of up to 64 KiB behind a virtio-net header, and this splits them into MTU-sized segments the way
+/// the kernel's tcp_gso_segment / __udp_gso_segment would (sequence numbers, IPv4 IDs, FIN/PSH on the last segment
+/// only, CWR on the first only, UDP lengths, lengths and checksums recomputed). Packets that only need their checksum finished (NEEDS_CSUM) get it here too.
 /// </summary>
 /// <remarks>Reference: include/uapi/linux/virtio_net.h; wireguard-go tun/offload_linux.go (gsoSplit).</remarks>
 internal static class TunOffload
@@ -19,9 +19,11 @@ internal static class TunOffload
     public const byte GsoNone = 0;        // VIRTIO_NET_HDR_GSO_NONE
     public const byte GsoTcpV4 = 1;       // VIRTIO_NET_HDR_GSO_TCPV4
     public const byte GsoTcpV6 = 4;       // VIRTIO_NET_HDR_GSO_TCPV6
+    public const byte GsoUdpL4 = 5;       // VIRTIO_NET_HDR_GSO_UDP_L4 (USO, kernel 6.2+)
     public const byte GsoEcn = 0x80;      // VIRTIO_NET_HDR_GSO_ECN
 
     public const uint TunFCsum = 0x01, TunFTso4 = 0x02, TunFTso6 = 0x04;
+    public const uint TunFUso4 = 0x20, TunFUso6 = 0x40; // TUN_F_USO4/6: kernel 6.2 and later, EINVAL before
 
     /// <summary>The fields of a virtio-net header (little-endian on the wire: virtio 1.0 / legacy on LE hosts).</summary>
     [StructLayout(LayoutKind.Auto)]
@@ -52,7 +54,7 @@ internal static class TunOffload
 
     /// <summary>
     /// How many segments <paramref name="packet"/> (the IP packet after its vnet header) becomes, and the length of
-    /// the IP + TCP headers each repeats; 0 when it is malformed (then it is dropped).
+    /// the IP + TCP/UDP headers each repeats; 0 when it is malformed (then it is dropped).
     /// </summary>
     public static int SegmentCount(in VnetHeader vnet, ReadOnlySpan<byte> packet, out int headerLength)
     {
@@ -60,16 +62,31 @@ internal static class TunOffload
         byte gso = (byte)(vnet.GsoType & ~GsoEcn);
         if (gso == GsoNone)
             return packet.IsEmpty ? 0 : 1;
-        if (gso is not (GsoTcpV4 or GsoTcpV6) || vnet.GsoSize == 0)
+        if (gso is not (GsoTcpV4 or GsoTcpV6 or GsoUdpL4) || vnet.GsoSize == 0)
             return 0;
         int ipLength = vnet.CsumStart;
-        bool v4 = gso == GsoTcpV4;
-        if (ipLength < (v4 ? 20 : 40) || packet.Length < ipLength + 20 || (packet[0] >> 4) != (v4 ? 4 : 6))
+        // GSO_UDP_L4 serves both families: the IP version says which; the TCP types name theirs.
+        bool v4 = gso == GsoUdpL4 ? packet.Length > 0 && (packet[0] >> 4) == 4 : gso == GsoTcpV4;
+        if (ipLength < (v4 ? 20 : 40) || packet.Length < ipLength + 8 || (packet[0] >> 4) != (v4 ? 4 : 6))
             return 0;
-        int tcpLength = (packet[ipLength + 12] >> 4) * 4;
-        if (tcpLength < 20 || packet.Length < ipLength + tcpLength)
+        // The transport protocol must be the one the GSO type names (IPv6 with extension headers: trust csum_start).
+        int protocol = v4 ? packet[9] : ipLength == 40 ? packet[6] : -1;
+        if (protocol >= 0 && protocol != (gso == GsoUdpL4 ? 17 : 6))
             return 0;
-        headerLength = ipLength + tcpLength;
+        int l4Length;
+        if (gso == GsoUdpL4)
+        {
+            l4Length = 8;
+        }
+        else
+        {
+            if (packet.Length < ipLength + 20)
+                return 0;
+            l4Length = (packet[ipLength + 12] >> 4) * 4;
+            if (l4Length < 20 || packet.Length < ipLength + l4Length)
+                return 0;
+        }
+        headerLength = ipLength + l4Length;
         int payload = packet.Length - headerLength;
         return payload <= 0 ? 1 : (payload + vnet.GsoSize - 1) / vnet.GsoSize;
     }
@@ -111,18 +128,27 @@ internal static class TunOffload
         packet[..headerLength].CopyTo(output);
         packet.Slice(start, segment).CopyTo(output[headerLength..]);
 
-        Span<byte> tcp = output[ipLength..];
-        bool last = index == count - 1;
-        uint sequence = BinaryPrimitives.ReadUInt32BigEndian(tcp[4..]);
-        BinaryPrimitives.WriteUInt32BigEndian(tcp[4..], sequence + (uint)(index * mss));
-        if (!last)
-            tcp[13] &= unchecked((byte)~0x09); // FIN and PSH belong to the last segment
-        if (index != 0)
-            tcp[13] &= unchecked((byte)~0x80); // CWR to the first (as tcp_gso_segment)
+        Span<byte> l4 = output[ipLength..];
+        int l4Length = length - ipLength;
+        bool udp = gso == GsoUdpL4;
+        if (udp)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(l4[4..], (ushort)l4Length);
+        }
+        else
+        {
+            bool last = index == count - 1;
+            uint sequence = BinaryPrimitives.ReadUInt32BigEndian(l4[4..]);
+            BinaryPrimitives.WriteUInt32BigEndian(l4[4..], sequence + (uint)(index * mss));
+            if (!last)
+                l4[13] &= unchecked((byte)~0x09); // FIN and PSH belong to the last segment
+            if (index != 0)
+                l4[13] &= unchecked((byte)~0x80); // CWR to the first (as tcp_gso_segment)
+        }
 
-        int tcpLength = length - ipLength;
+        uint protocol = udp ? 17u : 6u;
         uint pseudo;
-        if (gso == GsoTcpV4)
+        if ((output[0] >> 4) == 4)
         {
             Span<byte> ip = output[..ipLength];
             BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)length);
@@ -130,15 +156,18 @@ internal static class TunOffload
             BinaryPrimitives.WriteUInt16BigEndian(ip[4..], (ushort)(id + index));
             ip[10] = ip[11] = 0;
             BinaryPrimitives.WriteUInt16BigEndian(ip[10..], (ushort)~Fold(Sum(ip, 0)));
-            pseudo = Sum(ip.Slice(12, 8), 6u + (uint)tcpLength);
+            pseudo = Sum(ip.Slice(12, 8), protocol + (uint)l4Length);
         }
         else
         {
             BinaryPrimitives.WriteUInt16BigEndian(output[4..], (ushort)(length - 40));
-            pseudo = Sum(output.Slice(8, 32), 6u + (uint)tcpLength);
+            pseudo = Sum(output.Slice(8, 32), protocol + (uint)l4Length);
         }
-        tcp[16] = tcp[17] = 0;
-        BinaryPrimitives.WriteUInt16BigEndian(tcp[16..], (ushort)~Fold(Sum(tcp[..tcpLength], pseudo)));
+        int checksumAt = udp ? 6 : 16;
+        l4[checksumAt] = l4[checksumAt + 1] = 0;
+        ushort l4Checksum = (ushort)~Fold(Sum(l4[..l4Length], pseudo));
+        // 0 means "no checksum" to UDP; 0xffff is the same value in ones' complement.
+        BinaryPrimitives.WriteUInt16BigEndian(l4[checksumAt..], udp && l4Checksum == 0 ? (ushort)0xffff : l4Checksum);
         return length;
     }
 

@@ -43,6 +43,10 @@ internal static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "write", SetLastError = true)]
     internal static partial nint Write(int fd, byte* buffer, nuint count);
 
+    /// <summary>writev(2): one TUN write gathered from several buffers (a coalesced super-packet).</summary>
+    [LibraryImport(Library, EntryPoint = "writev", SetLastError = true)]
+    internal static partial nint Writev(int fd, Socket.IoVec* iov, int count);
+
     [LibraryImport(Library, EntryPoint = "ioctl", SetLastError = true)]
     internal static partial int Ioctl(int fd, nuint request, void* argument);
 

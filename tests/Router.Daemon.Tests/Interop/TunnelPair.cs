@@ -27,7 +27,8 @@ internal sealed class TunnelPair : IDisposable
     private readonly string programA, programB;
     private readonly List<string> cleanupFiles = [];
 
-    public TunnelPair(string programA, string programB, bool ipv6Outer = false, int tunnelMtu = 1420, int vethMtu = 1500)
+    public TunnelPair(string programA, string programB, bool ipv6Outer = false, int tunnelMtu = 1420, int vethMtu = 1500,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         this.programA = programA;
         this.programB = programB;
@@ -51,8 +52,8 @@ internal sealed class TunnelPair : IDisposable
             VethA = va;
             VethB = vb;
 
-            ProcA = StartDaemon(A, programA, IfA);
-            ProcB = StartDaemon(B, programB, IfB);
+            ProcA = StartDaemon(A, programA, IfA, environment);
+            ProcB = StartDaemon(B, programB, IfB, environment);
             string endA = ipv6Outer ? "[2001:db8::1]:51820" : "192.0.2.1:51820";
             string endB = ipv6Outer ? "[2001:db8::2]:51820" : "192.0.2.2:51820";
             SetConf(A, IfA, KeyA, 51820, PubB, endB, "10.99.0.2/32,fd99::2/128");
@@ -74,13 +75,15 @@ internal sealed class TunnelPair : IDisposable
     public string VethA { get; } = "";
     public string VethB { get; } = "";
 
-    private static Process StartDaemon(Netns ns, string program, string ifname)
+    private static Process StartDaemon(Netns ns, string program, string ifname, IReadOnlyDictionary<string, string>? environment)
     {
         string socket = $"/var/run/wireguard/{ifname}.sock";
         var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { "netns", "exec", ns.Name, program, "-f", ifname })
             psi.ArgumentList.Add(a);
         psi.Environment["LOG_LEVEL"] = "error";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            psi.Environment[name] = value;
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, _) => { };
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"[{Path.GetFileName(program)} {ifname}] {e.Data}"); };
