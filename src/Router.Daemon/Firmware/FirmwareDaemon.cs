@@ -340,7 +340,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
         }
         finally
         {
-            Volatile.Write(ref runner.Recovering, 0);
+            runner.EndRecovery();
         }
     }
 
@@ -409,7 +409,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
             var metrics = new List<InterfaceMetrics>(runners.Length);
             foreach (var runner in runners)
             {
-                if (runner.Lost && Interlocked.Exchange(ref runner.Recovering, 1) == 0)
+                if (runner.Lost && runner.TryBeginRecovery())
                     _ = Task.Run(() => RecreateAsync(runner));
                 DeviceSnapshot snap;
                 try

@@ -45,8 +45,13 @@ internal sealed class InterfaceRunner : IDisposable
     /// <summary>The interface vanished under us (ip link del) or the engine faulted: <see cref="Recreate"/> brings it back.</summary>
     public bool Lost => _lost || _tun.IsDeleted;
 
-    /// <summary>Set while the daemon is recreating this interface (one recovery at a time).</summary>
-    public int Recovering;
+    // 1 while the daemon is recreating this interface: one recovery at a time.
+    private int _recovering;
+
+    /// <summary>Claims the recovery of a lost interface; false when one is already under way.</summary>
+    public bool TryBeginRecovery() => Interlocked.Exchange(ref _recovering, 1) == 0;
+
+    public void EndRecovery() => Volatile.Write(ref _recovering, 0);
 
     private InterfaceRunner(InterfaceConfig config, (Tun Tun, Device Device, UapiServer Uapi) parts)
     {
@@ -275,6 +280,13 @@ internal sealed class InterfaceRunner : IDisposable
     /// <summary>Applies one interface's difference: only changed peers are touched (UpdateOnly), removed ones removed.</summary>
     public void Apply(InterfaceConfig config, InterfaceChange change)
     {
+        if (Lost)
+        {
+            // Nothing to change in place: the recreate builds the interface from this configuration.
+            Config = config;
+            Log.Info($"{Name}: lost; the change takes effect when it is recreated");
+            return;
+        }
         var before = Config;
         var dc = new DeviceConfig();
         try
