@@ -8,7 +8,7 @@ using static Router.Linux.Interop.Netlink;
 namespace Router.Linux;
 
 /// <summary>
-/// A minimal rtnetlink (NETLINK_ROUTE) client: link MTU and state, one address, one route. Every request asks for an
+/// A minimal rtnetlink (NETLINK_ROUTE) client: link MTU and state, adding and deleting one address or one route. Every request asks for an
 /// acknowledgement, so a failure surfaces as a <see cref="Win32Exception"/> carrying the kernel's errno.
 /// </summary>
 /// <remarks>
@@ -96,6 +96,16 @@ public sealed unsafe class Rtnetlink : IDisposable
 
     /// <summary>Adds <paramref name="address"/>/<paramref name="prefixLength"/> to an interface (EEXIST if present).</summary>
     public void AddAddress(int interfaceIndex, IPAddress address, int prefixLength)
+        => Address(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, interfaceIndex, address, prefixLength);
+
+    /// <summary>
+    /// Deletes exactly <paramref name="address"/>/<paramref name="prefixLength"/> from an interface (EADDRNOTAVAIL if
+    /// absent). The kernel removes the address's own prefix route with it.
+    /// </summary>
+    public void DeleteAddress(int interfaceIndex, IPAddress address, int prefixLength)
+        => Address(RTM_DELADDR, 0, interfaceIndex, address, prefixLength);
+
+    private void Address(ushort type, ushort flags, int interfaceIndex, IPAddress address, int prefixLength)
     {
         byte[] bytes = address.GetAddressBytes();
         CheckPrefix(bytes, prefixLength);
@@ -107,7 +117,7 @@ public sealed unsafe class Rtnetlink : IDisposable
                 PrefixLength = (byte)prefixLength,
                 Index = interfaceIndex,
             };
-            int length = Begin(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ref message);
+            int length = Begin(type, flags, ref message);
             length = AppendAttribute(length, IFA_LOCAL, bytes);
             length = AppendAttribute(length, IFA_ADDRESS, bytes);
             Transact(length, null);
@@ -116,6 +126,17 @@ public sealed unsafe class Rtnetlink : IDisposable
 
     /// <summary>Adds a route for <paramref name="destination"/>/<paramref name="prefixLength"/> through an interface (main table).</summary>
     public void AddRoute(int interfaceIndex, IPAddress destination, int prefixLength)
+        => Route(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, interfaceIndex, destination, prefixLength);
+
+    /// <summary>
+    /// Deletes the route <see cref="AddRoute"/> made: same prefix, same interface, main table, routerd's protocol
+    /// (ESRCH if there is none). The protocol and the output interface make the kernel match only that route, so a
+    /// route someone else added for the same prefix (another interface, another protocol) is left alone.
+    /// </summary>
+    public void DeleteRoute(int interfaceIndex, IPAddress destination, int prefixLength)
+        => Route(RTM_DELROUTE, 0, interfaceIndex, destination, prefixLength);
+
+    private void Route(ushort type, ushort flags, int interfaceIndex, IPAddress destination, int prefixLength)
     {
         byte[] bytes = destination.GetAddressBytes();
         CheckPrefix(bytes, prefixLength);
@@ -130,7 +151,7 @@ public sealed unsafe class Rtnetlink : IDisposable
                 Scope = RT_SCOPE_LINK, // directly on the (point-to-point) interface, no gateway
                 Type = RTN_UNICAST,
             };
-            int length = Begin(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, ref message);
+            int length = Begin(type, flags, ref message);
             length = AppendAttribute(length, RTA_DST, bytes);
             length = AppendAttribute(length, RTA_OIF, BitConverter.GetBytes(interfaceIndex));
             Transact(length, null);

@@ -34,6 +34,24 @@ public sealed class RtnetlinkTests
         Assert.Equal(17, duplicate.NativeErrorCode); // EEXIST
         Assert.Throws<Win32Exception>(() => rtnl.SetMtu(999_999, 1400));
 
+        // Deletes remove exactly what was added; a route to the same prefix from someone else (another protocol) stays.
+        ns.Ip("route add 10.68.0.0/16 dev rdum0 proto static");
+        rtnl.AddRoute(index, IPAddress.Parse("10.69.0.0"), 16);
+        rtnl.DeleteRoute(index, IPAddress.Parse("10.67.0.0"), 16);
+        rtnl.DeleteRoute(index, IPAddress.Parse("fd67::"), 48);
+        rtnl.DeleteAddress(index, IPAddress.Parse("fd66::1"), 64);
+        Assert.DoesNotContain("10.67.0.0/16", ns.Ip("route show"));
+        Assert.DoesNotContain("fd67::/48", ns.Ip("-6 route show"));
+        Assert.DoesNotContain("fd66::1", ns.Ip("addr show rdum0"));
+        Assert.Contains("10.66.0.1/24", ns.Ip("addr show rdum0"));
+        var foreign = Assert.Throws<Win32Exception>(() => rtnl.DeleteRoute(index, IPAddress.Parse("10.68.0.0"), 16));
+        Assert.Equal(3, foreign.NativeErrorCode); // ESRCH: not routerd's route
+        Assert.Contains("10.68.0.0/16 dev rdum0 proto static", ns.Ip("route show"));
+        Assert.Contains("10.69.0.0/16 dev rdum0", ns.Ip("route show"));
+        rtnl.DeleteAddress(index, IPAddress.Parse("10.66.0.1"), 24);
+        Assert.DoesNotContain("10.66.0.0/24", ns.Ip("route show")); // the prefix route goes with its address
+        Assert.Throws<Win32Exception>(() => rtnl.DeleteAddress(index, IPAddress.Parse("10.66.0.1"), 24));
+
         rtnl.SetUp(index, false);
         Assert.Equal(0u, rtnl.GetLink(index).Flags & 1);
         var missing = Assert.Throws<AggregateException>(() => ns.Run(() => Rtnetlink.IndexOf("nope0")));

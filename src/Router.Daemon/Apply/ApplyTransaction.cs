@@ -1,4 +1,5 @@
 using Router.Daemon.Config;
+using Router.Daemon.Hosting;
 
 namespace Router.Daemon.Apply;
 
@@ -87,7 +88,7 @@ internal sealed class ApplyTransaction(ConfigStore store, RunningConfig running,
             }
             if (silent.Count > 0)
             {
-                string names = string.Join(", ", silent.Select(p => NameOf(before, p)));
+                string names = string.Join(", ", silent.Select(p => NameOf(before, loaded.Config!, p)));
                 await RollBackAsync(CancellationToken.None);
                 offered.Replaced?.Dispose();
                 return new(ApplyOutcome.RolledBack,
@@ -139,7 +140,9 @@ internal sealed class ApplyTransaction(ConfigStore store, RunningConfig running,
         await _one.WaitAsync();
         try
         {
+            var watch = System.Diagnostics.Stopwatch.StartNew();
             await RollBackAsync(CancellationToken.None);
+            Log.Error($"apply: no 'routerd confirm' within {window.TotalSeconds:0} s: rolled back, the previous configuration is in force again ({watch.ElapsedMilliseconds} ms)");
         }
         finally
         {
@@ -171,7 +174,14 @@ internal sealed class ApplyTransaction(ConfigStore store, RunningConfig running,
         {
             var iface = after.Interface(up.Interface);
             if (iface?.Peer(up.PublicKey) is null)
-                continue; // removed on purpose
+            {
+                // Gone under this key. The same name under a new key is the same site with a new identity: it must
+                // answer to that key (a key the site does not have cuts it off). Otherwise it was removed on purpose.
+                string? name = before?.Interface(up.Interface)?.Peer(up.PublicKey)?.Name;
+                if (iface?.Peers.FirstOrDefault(p => p.Name == name) is { } renamed)
+                    probe.Add(new PeerRef(up.Interface, renamed.PublicKey));
+                continue;
+            }
             var change = diff.InterfacesChanged.FirstOrDefault(c => c.Name == up.Interface);
             bool touched = diff.ForwardingChanged && before is not null
                            || change is not null && (change.Device != DeviceFields.None
@@ -182,6 +192,12 @@ internal sealed class ApplyTransaction(ConfigStore store, RunningConfig running,
         return probe;
     }
 
-    private static string NameOf(RouterConfig? config, PeerRef peer)
-        => config?.Interface(peer.Interface)?.Peer(peer.PublicKey)?.Name is string name ? $"{peer.Interface}/{name}" : peer.ToString();
+    private static string NameOf(RouterConfig? before, RouterConfig after, PeerRef peer)
+    {
+        if (before?.Interface(peer.Interface)?.Peer(peer.PublicKey)?.Name is string name)
+            return $"{peer.Interface}/{name}";
+        if (after.Interface(peer.Interface)?.Peer(peer.PublicKey)?.Name is string renamed)
+            return $"{peer.Interface}/{renamed} (under its new public key {peer.PublicKey.ShortId}...)";
+        return peer.ToString();
+    }
 }

@@ -61,6 +61,11 @@ internal sealed class ControlSocket : IAsyncDisposable
         {
             // The apply runs to completion even if the client disconnects: a half-applied change must still be checked.
             var result = await _apply.ApplyAsync(request.AsMemory(newline + 1), confirm > 0 ? TimeSpan.FromSeconds(confirm) : null, _stop.Token);
+            // Also in the journal: the SSH session that asked may be the one the change cut.
+            if (result.Outcome == ApplyOutcome.RolledBack)
+                Log.Error($"apply: {result.Message}");
+            else
+                Log.Info($"apply: {result.Message}");
             foreach (var p in result.Problems)
                 reply.Append("2 ").Append(p).Append('\n');
             reply.Append("1 ").Append(result.Message).Append('\n');
@@ -69,6 +74,7 @@ internal sealed class ControlSocket : IAsyncDisposable
         else if (words is ["confirm"])
         {
             bool confirmed = _apply.Confirm();
+            Log.Info(confirmed ? "apply: confirmed; the configuration stays" : "confirm: nothing was waiting for it");
             reply.Append(confirmed ? "1 confirmed: the configuration stays\n" : "2 nothing to confirm\n");
             exit = confirmed ? 0 : 1;
         }

@@ -22,6 +22,9 @@ internal sealed class FirmwareDaemon : IConfigTarget
     public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan SessionLifetime = TimeSpan.FromSeconds(180);
     private static readonly TimeSpan RekeyTimeout = TimeSpan.FromSeconds(5);
+    // A deleted interface is recreated after 0.25 s, then 0.5, 1, 2, ... at most 30 s apart while that keeps failing.
+    private static readonly TimeSpan RecreateFirstDelay = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan RecreateMaxDelay = TimeSpan.FromSeconds(30);
 
     private readonly string _configPath;
     private readonly ConfigStore _store;
@@ -297,6 +300,50 @@ internal sealed class FirmwareDaemon : IConfigTarget
         }
     }
 
+    /// <summary>
+    /// Brings back an interface that vanished under the running daemon (ip link del, an engine fault): the file still
+    /// says it should exist, so it is rebuilt from the running configuration, retried with backoff while that fails.
+    /// Gives up only when the interface left the configuration or the daemon stops.
+    /// </summary>
+    private async Task RecreateAsync(InterfaceRunner runner)
+    {
+        Log.Error($"{runner.Name}: lost; recreating it from the configuration");
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        TimeSpan delay = RecreateFirstDelay;
+        try
+        {
+            for (int attempt = 1; ; attempt++)
+            {
+                await Task.Delay(delay);
+                if (_stop.Task.IsCompleted)
+                    return;
+                await _gate.WaitAsync();
+                try
+                {
+                    if (_stop.Task.IsCompleted || !_runners.TryGetValue(runner.Name, out var current) || current != runner)
+                        return; // removed or replaced by a reload meanwhile
+                    runner.Recreate(Timestamps());
+                    Log.Info($"{runner.Name}: recreated {watch.ElapsedMilliseconds} ms after it was lost (attempt {attempt}): addresses, routes and {runner.Config.Peers.Count} peer(s) restored");
+                    _notify?.Status(StatusLine());
+                    return;
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, RecreateMaxDelay.Ticks));
+                    Log.Error($"{runner.Name}: cannot recreate (attempt {attempt}): {e.Message}; next try in {delay.TotalSeconds:0.##} s");
+                }
+                finally
+                {
+                    _gate.Release();
+                }
+            }
+        }
+        finally
+        {
+            runner.EndRecovery();
+        }
+    }
+
     private ITimestampSource? Timestamps()
     {
         if (_timestamps is null && _running.Current is RouterConfig config)
@@ -362,6 +409,8 @@ internal sealed class FirmwareDaemon : IConfigTarget
             var metrics = new List<InterfaceMetrics>(runners.Length);
             foreach (var runner in runners)
             {
+                if (runner.Lost && runner.TryBeginRecovery())
+                    _ = Task.Run(() => RecreateAsync(runner));
                 DeviceSnapshot snap;
                 try
                 {
@@ -369,6 +418,8 @@ internal sealed class FirmwareDaemon : IConfigTarget
                 }
                 catch (ObjectDisposedException)
                 {
+                    // Between teardown and a successful recreate: the interface is lost, its peers are down.
+                    tunnels.Add(new TunnelSnapshot(runner.Name, InterfaceStatus.Lost, _fileValid, []));
                     continue;
                 }
                 snap.PrivateKey?.Clear();
@@ -442,7 +493,15 @@ internal sealed class FirmwareDaemon : IConfigTarget
         DateTime now = DateTime.UtcNow;
         foreach (var runner in _runnerList)
         {
-            var snap = runner.Device.Snapshot();
+            DeviceSnapshot snap;
+            try
+            {
+                snap = runner.Device.Snapshot();
+            }
+            catch (ObjectDisposedException)
+            {
+                continue; // being recreated: its peers are not up
+            }
             snap.PrivateKey?.Clear();
             foreach (var p in runner.Config.Peers)
             {

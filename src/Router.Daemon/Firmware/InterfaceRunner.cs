@@ -11,20 +11,28 @@ namespace Router.Daemon.Firmware;
 
 /// <summary>
 /// One interface of the firmware mode: TUN device, engine, UAPI socket (so wg(8) works), addresses, MTU, a route per
-/// peer allowed IP, link up; and the per-peer endpoint resolution state. Applies reload differences in place.
+/// peer allowed IP, link up; and the per-peer endpoint resolution state. Applies reload differences in place, removes
+/// the addresses and routes it installed that the new configuration no longer has, and can rebuild the whole
+/// interface from its configuration when someone deleted it (<see cref="Recreate"/>).
 /// </summary>
 internal sealed class InterfaceRunner : IDisposable
 {
+    private const int ESRCH = 3;
     private const int EEXIST = 17;
+    private const int EADDRNOTAVAIL = 99;
     private static readonly TimeSpan ResolveTimeout = TimeSpan.FromSeconds(5);
 
-    private readonly Tun _tun;
-    private readonly Device _device;
-    private readonly UapiServer _uapi;
+    // Swapped by Recreate (under the daemon's gate); readers on other threads see either the old or the new set.
+    private volatile Tun _tun;
+    private volatile Device _device;
+    private volatile UapiServer? _uapi;
+    // What this runner put into the kernel: only this is ever deleted again.
+    private LinkPlan _installed = LinkPlan.Empty;
     private readonly Lock _resolveLock = new();
     private readonly Dictionary<Router.Daemon.Config.PublicKey, (DateTimeOffset At, IPEndPoint? Address)> _resolved = new();
     private readonly HashSet<Router.Daemon.Config.PublicKey> _resolving = new();
     private volatile bool _lost;
+    private bool _tornDown;
     private bool _disposed;
 
     public string Name { get; }
@@ -34,58 +42,140 @@ internal sealed class InterfaceRunner : IDisposable
 
     public Device Device => _device;
 
-    /// <summary>The interface vanished under us (ip link del) or the engine faulted.</summary>
+    /// <summary>The interface vanished under us (ip link del) or the engine faulted: <see cref="Recreate"/> brings it back.</summary>
     public bool Lost => _lost || _tun.IsDeleted;
 
-    private InterfaceRunner(InterfaceConfig config, Tun tun, Device device, UapiServer uapi)
+    // 1 while the daemon is recreating this interface: one recovery at a time.
+    private int _recovering;
+
+    /// <summary>Claims the recovery of a lost interface; false when one is already under way.</summary>
+    public bool TryBeginRecovery() => Interlocked.Exchange(ref _recovering, 1) == 0;
+
+    public void EndRecovery() => Volatile.Write(ref _recovering, 0);
+
+    private InterfaceRunner(InterfaceConfig config, (Tun Tun, Device Device, UapiServer Uapi) parts)
     {
         Name = config.Name;
         Config = config;
-        _tun = tun;
-        _device = device;
-        _uapi = uapi;
+        (_tun, _device, _uapi) = parts;
     }
 
     public static InterfaceRunner Start(InterfaceConfig config, ITimestampSource? timestamps)
     {
         InterfaceRunner? runner = null;
-        Tun tun = Tun.Create(config.Name, e => runner?.OnTunEvent(e));
-        Device? device = null;
-        UapiServer? uapi = null;
+        var parts = BringUp(config, timestamps, e => runner?.OnTunEvent(e), () => runner);
         try
         {
-            device = new Device(tun, OpenBind, clock: null, timestamps: timestamps);
-            runner = new InterfaceRunner(config, tun, device, uapi = new UapiServer(tun.Name, new UapiDeviceAdapter(device)) { Log = Log.Verbose });
-            device.Faulted += e =>
-            {
-                runner._lost = true;
-                Log.Error($"{config.Name}: engine fault: {e.Message}");
-            };
-            var initial = new Dictionary<Router.Daemon.Config.PublicKey, IPEndPoint?>();
-            foreach (var p in config.Peers)
-                initial[p.PublicKey] = runner.ResolveNow(p);
-            var deviceConfig = DeviceConfigs.Full(config, p => initial[p.PublicKey]);
-            try
-            {
-                device.Configure(deviceConfig);
-            }
-            finally
-            {
-                deviceConfig.ClearSecrets();
-            }
-            device.Start();
-            runner.ConfigureLink(config, null);
-            Log.Info($"{config.Name}: up with {config.Peers.Count} peer(s), listening on UDP {device.ListenPort}; UAPI on {uapi.SocketPath}");
+            runner = new InterfaceRunner(config, parts);
+            runner.ConfigureDevice();
+            runner.ConfigureLink(config, mtuChanged: true);
+            Log.Info($"{config.Name}: up with {config.Peers.Count} peer(s), listening on UDP {parts.Device.ListenPort}; UAPI on {parts.Uapi.SocketPath}");
             return runner;
         }
         catch
         {
-            uapi?.Dispose();
+            parts.Uapi.Dispose();
+            parts.Device.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Rebuilds a lost interface from <see cref="Config"/>: a new TUN device and engine with every peer (keys,
+    /// allowed IPs, endpoints; sessions handshake again), the UAPI socket, MTU, addresses and routes. Throws when the
+    /// interface cannot be created (the caller retries with backoff); the runner stays <see cref="Lost"/> then.
+    /// </summary>
+    public void Recreate(ITimestampSource? timestamps)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _lost = true;
+        TearDown();
+        _installed = LinkPlan.Empty; // the kernel took them with the interface
+        var parts = BringUp(Config, timestamps, OnTunEvent, () => this);
+        (_tun, _device, _uapi) = parts;
+        _tornDown = false;
+        try
+        {
+            ConfigureDevice();
+            ConfigureLink(Config, mtuChanged: true);
+        }
+        catch
+        {
+            TearDown();
+            throw;
+        }
+        _lost = false;
+    }
+
+    /// <summary>TUN, engine (not started) and UAPI socket for one interface; the engine's faults mark the runner lost.</summary>
+    private static (Tun Tun, Device Device, UapiServer Uapi) BringUp(InterfaceConfig config, ITimestampSource? timestamps, Action<TunEvent> events, Func<InterfaceRunner?> runner)
+    {
+        Tun tun = Tun.Create(config.Name, events);
+        Device? device = null;
+        try
+        {
+            device = new Device(tun, OpenBind, clock: null, timestamps: timestamps);
+            device.Faulted += e =>
+            {
+                if (runner() is { } r)
+                    r._lost = true;
+                Log.Error($"{config.Name}: engine fault: {e.Message}");
+            };
+            return (tun, device, new UapiServer(tun.Name, new UapiDeviceAdapter(device)) { Log = Log.Verbose });
+        }
+        catch
+        {
             if (device is not null)
-                device.Dispose();
+                device.Dispose(); // the device owns the TUN
             else
                 tun.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Identity, port, mark and every peer of <see cref="Config"/> into a fresh engine, then starts it.</summary>
+    private void ConfigureDevice()
+    {
+        var initial = new Dictionary<Router.Daemon.Config.PublicKey, IPEndPoint?>();
+        foreach (var p in Config.Peers)
+            initial[p.PublicKey] = KnownOrResolve(p);
+        var deviceConfig = DeviceConfigs.Full(Config, p => initial[p.PublicKey]);
+        try
+        {
+            _device.Configure(deviceConfig);
+        }
+        finally
+        {
+            deviceConfig.ClearSecrets();
+        }
+        _device.Start();
+    }
+
+    /// <summary>The last resolved address (a recreate should not wait on DNS again), else a resolution now.</summary>
+    private IPEndPoint? KnownOrResolve(ConfigPeer p)
+    {
+        lock (_resolveLock)
+        {
+            if (_resolved.TryGetValue(p.PublicKey, out var known) && known.Address is not null)
+                return known.Address;
+        }
+        return ResolveNow(p);
+    }
+
+    private void TearDown()
+    {
+        if (_tornDown)
+            return;
+        _tornDown = true;
+        _uapi?.Dispose();
+        _uapi = null;
+        try
+        {
+            _device.Stop();
+        }
+        finally
+        {
+            _device.Dispose(); // closes the TUN: the kernel deletes the interface (if still there) with its addresses and routes
         }
     }
 
@@ -106,68 +196,97 @@ internal sealed class InterfaceRunner : IDisposable
         }
     }
 
-    /// <summary>MTU, addresses, routes for allowed IPs (skipping what an address prefix already covers), link up.</summary>
-    private void ConfigureLink(InterfaceConfig config, InterfaceConfig? before)
+    /// <summary>
+    /// MTU, then the difference between what this runner installed and <see cref="LinkPlan.For"/> the new
+    /// configuration: new addresses, new routes, then stale routes and stale addresses go (in that order, so a prefix
+    /// moving from a route to an address prefix stays reachable). Unchanged entries are not touched.
+    /// </summary>
+    private void ConfigureLink(InterfaceConfig config, bool mtuChanged)
     {
         using var rt = new Rtnetlink();
         int index = _tun.InterfaceIndex;
-        if (before is null || before.Mtu != config.Mtu)
+        if (mtuChanged)
             _tun.SetMtu(config.Mtu);
-        foreach (var a in config.Addresses)
+        var want = LinkPlan.For(config);
+        var addresses = new HashSet<InterfaceAddress>(_installed.Addresses);
+        var routes = new HashSet<IPNetwork>(_installed.Routes);
+        foreach (var a in want.Addresses.Where(a => !addresses.Contains(a)))
         {
-            if (before is not null && before.Addresses.Contains(a))
-                continue;
-            Tolerate(() => rt.AddAddress(index, a.Address, a.PrefixLength), $"address {a}");
-        }
-        if (before is not null)
-        {
-            foreach (var a in before.Addresses.Where(a => !config.Addresses.Contains(a)))
-                Log.Info($"{Name}: address {a} is no longer configured; it stays until the interface is recreated");
+            if (Add(() => rt.AddAddress(index, a.Address, a.PrefixLength), $"address {a}"))
+                addresses.Add(a);
         }
         rt.SetUp(index, true);
-        foreach (var p in config.Peers)
+        foreach (var net in want.Routes.Where(n => !routes.Contains(n)))
         {
-            var old = before?.Peer(p.PublicKey);
-            foreach (var net in p.AllowedIps)
-            {
-                if (old is not null && old.AllowedIps.Contains(net))
-                    continue;
-                AddRoute(rt, index, config, net);
-            }
+            if (Add(() => rt.AddRoute(index, net.BaseAddress, net.PrefixLength), $"route {net}"))
+                routes.Add(net);
+        }
+        foreach (var net in routes.Where(n => !want.Routes.Contains(n)).ToArray())
+        {
+            Delete(() => rt.DeleteRoute(index, net.BaseAddress, net.PrefixLength), $"route {net}");
+            routes.Remove(net);
+        }
+        foreach (var a in addresses.Where(a => !want.Addresses.Contains(a)).ToArray())
+        {
+            Delete(() => rt.DeleteAddress(index, a.Address, a.PrefixLength), $"address {a}");
+            addresses.Remove(a);
+        }
+        _installed = new LinkPlan(addresses, routes);
+        var before = Config;
+        foreach (var net in LinkPlan.DefaultRoutes(config))
+        {
+            if (before == config || !LinkPlan.DefaultRoutes(before).Contains(net))
+                Log.Info($"{Name}: no route installed for {net}: a default route through the tunnel would also carry the tunnel's own packets; route it with a policy rule (fwmark) if wanted");
         }
     }
 
-    private void AddRoute(Rtnetlink rt, int index, InterfaceConfig config, IPNetwork net)
-    {
-        if (net.PrefixLength == 0)
-        {
-            Log.Info($"{Name}: no route installed for {net}: a default route through the tunnel would also carry the tunnel's own packets; route it with a policy rule (fwmark) if wanted");
-            return;
-        }
-        if (config.Addresses.Any(a => a.Network.PrefixLength <= net.PrefixLength && a.Network.Contains(net.BaseAddress)))
-            return; // the address's own prefix route covers it
-        Tolerate(() => rt.AddRoute(index, net.BaseAddress, net.PrefixLength), $"route {net}");
-    }
-
-    private void Tolerate(Action action, string what)
+    /// <summary>True when the entry was added by this call (so it is ours to delete later).</summary>
+    private bool Add(Action action, string what)
     {
         try
         {
             action();
+            return true;
         }
         catch (Win32Exception e) when (e.NativeErrorCode == EEXIST)
         {
-            // Already there (a restart, or the same prefix on two peers): fine.
+            // Someone else's entry for the same prefix: use it, but never claim (or later delete) it.
+            Log.Info($"{Name}: {what} already exists and is not routerd's; left as it is");
         }
         catch (Win32Exception e)
         {
             Log.Error($"{Name}: cannot add {what}: {e.Message}");
+        }
+        return false;
+    }
+
+    private void Delete(Action action, string what)
+    {
+        try
+        {
+            action();
+            Log.Info($"{Name}: {what} removed (no longer configured)");
+        }
+        catch (Win32Exception e) when (e.NativeErrorCode is ESRCH or EADDRNOTAVAIL)
+        {
+            // Already gone (someone removed it by hand): nothing to do.
+        }
+        catch (Win32Exception e)
+        {
+            Log.Error($"{Name}: cannot remove {what}: {e.Message}");
         }
     }
 
     /// <summary>Applies one interface's difference: only changed peers are touched (UpdateOnly), removed ones removed.</summary>
     public void Apply(InterfaceConfig config, InterfaceChange change)
     {
+        if (Lost)
+        {
+            // Nothing to change in place: the recreate builds the interface from this configuration.
+            Config = config;
+            Log.Info($"{Name}: lost; the change takes effect when it is recreated");
+            return;
+        }
         var before = Config;
         var dc = new DeviceConfig();
         try
@@ -205,8 +324,8 @@ internal sealed class InterfaceRunner : IDisposable
         {
             dc.ClearSecrets();
         }
+        ConfigureLink(config, mtuChanged: before.Mtu != config.Mtu);
         Config = config;
-        ConfigureLink(config, before);
         Log.Info($"{Name}: applied: {Describe(change)}");
     }
 
@@ -317,8 +436,6 @@ internal sealed class InterfaceRunner : IDisposable
         if (_disposed)
             return;
         _disposed = true;
-        _uapi.Dispose();
-        _device.Stop();
-        _device.Dispose(); // closes the TUN: the kernel deletes the interface with its addresses and routes
+        TearDown();
     }
 }

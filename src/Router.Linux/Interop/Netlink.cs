@@ -25,6 +25,7 @@ internal static class Netlink
     internal const ushort RTM_NEWADDR = 20;
     internal const ushort RTM_DELADDR = 21;
     internal const ushort RTM_NEWROUTE = 24;
+    internal const ushort RTM_DELROUTE = 25;
 
     // Multicast groups for sockaddr_nl.nl_groups (the legacy bitmask form).
     internal const uint RTMGRP_LINK = 0x1;

@@ -105,6 +105,32 @@ public sealed class ApplyTransactionTests : IDisposable
     }
 
     [Fact]
+    public async Task PeerWhosePublicKeyChangedIsProbedUnderTheNewKeyAndRollsBackWhenSilent()
+    {
+        byte[] original = File.ReadAllBytes(_store.Path);
+        var newKey = new PeerRef("wg0", Key(ConfigFixture.PeerKeyC));
+        _target.Silent.Add(newKey); // the site does not hold the private key for the new public key
+        var result = await _apply.ApplyAsync(Json(ConfigFixture.Valid.Replace("'publicKey': '$B'", "'publicKey': '$C'")), null, CancellationToken.None);
+        Assert.Equal([newKey], _target.Probed);
+        Assert.Equal(ApplyOutcome.RolledBack, result.Outcome);
+        Assert.Equal(1, result.ExitStatus);
+        Assert.Contains("wg0/lab (under its new public key", result.Message);
+        Assert.Equal(original, File.ReadAllBytes(_store.Path));
+        Assert.NotNull(_running.Current!.Interface("wg0")!.Peer(Key(ConfigFixture.PeerKeyB)));
+    }
+
+    [Fact]
+    public async Task PeerRemovedOnPurposeIsNotProbed()
+    {
+        string json = _f.Expand(ConfigFixture.Valid);
+        json = System.Text.RegularExpressions.Regex.Replace(json, @",\s*\{ ""name"": ""lab""[^}]*\}", "");
+        json = json.Replace(", 'lab': { 'gpio': 27, 'activeLow': true }".Replace('\'', '"'), "");
+        var result = await _apply.ApplyAsync(Encoding.UTF8.GetBytes(json), null, CancellationToken.None);
+        Assert.True(result.Outcome == ApplyOutcome.Applied, result.Message + string.Join("; ", result.Problems));
+        Assert.Empty(_target.Probed);
+    }
+
+    [Fact]
     public async Task FailureWhileApplyingRollsBack()
     {
         byte[] original = File.ReadAllBytes(_store.Path);

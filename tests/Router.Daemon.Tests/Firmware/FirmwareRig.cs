@@ -32,11 +32,18 @@ internal sealed class FirmwareRig : IDisposable
     public ConcurrentQueue<string> Output { get; } = new();
     public string ControlSocket => Path.Combine(Dir, "control.sock");
     public string StatusSocket => Path.Combine(Dir, "status.sock");
+    public string Tag { get; }
+
+    // What the multi-site tests add: removed on Dispose like the rest.
+    private readonly List<Netns> _sites = [];
+    private readonly List<Process> _processes = [];
+    private readonly List<string> _sockets = [];
 
     public FirmwareRig()
     {
         int n = Interlocked.Increment(ref counter);
         string tag = $"{Environment.ProcessId % 10000}{n}";
+        Tag = tag;
         IfA = $"fa{tag}";
         IfB = $"fb{tag}";
         VethA = $"xa{tag}";
@@ -162,6 +169,51 @@ internal sealed class FirmwareRig : IDisposable
         B.Ip($"link set {IfB} mtu 1420 up");
     }
 
+    /// <summary>
+    /// Another site: a namespace joined to A by its own veth pair, A's side 192.0.<paramref name="subnet"/>.1/24 and
+    /// the site's side .2/24.
+    /// </summary>
+    public Netns AddSite(string tag, int subnet)
+    {
+        var ns = Netns.Create(tag);
+        _sites.Add(ns);
+        string va = $"x{tag}a{Tag}", vs = $"x{tag}s{Tag}";
+        Sh.Run("ip", $"link add {va} netns {A.Name} type veth peer name {vs} netns {ns.Name}");
+        A.Ip($"link set {va} up");
+        ns.Ip($"link set {vs} up");
+        A.Ip($"addr add 192.0.{subnet}.1/24 dev {va}");
+        ns.Ip($"addr add 192.0.{subnet}.2/24 dev {vs}");
+        return ns;
+    }
+
+    /// <summary>wireguard-go as interface <paramref name="ifName"/> in <paramref name="ns"/>, set up with a wg(8) file and `ip` commands.</summary>
+    public void StartWireguardGo(Netns ns, string ifName, string wgConf, params string[] ipCommands)
+    {
+        var p = ns.Start("env", $"WG_PROCESS_FOREGROUND=1 LOG_LEVEL=error {Implementations.WireguardGo} -f {ifName}");
+        _processes.Add(p);
+        _sockets.Add($"/var/run/wireguard/{ifName}.sock");
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        if (!Wait.Until(() => p.HasExited || TunnelPair.IsServing($"/var/run/wireguard/{ifName}.sock"), 10_000) || p.HasExited)
+            throw new InvalidOperationException($"wireguard-go {ifName} did not come up");
+        string conf = Path.Combine(Dir, $"{ifName}.conf");
+        File.WriteAllText(conf, wgConf);
+        ns.Exec("wg", $"setconf {ifName} {conf}");
+        ns.Ip($"link set {ifName} up");
+        foreach (var c in ipCommands)
+            ns.Ip(c);
+    }
+
+    /// <summary>Starts a process in a namespace that the rig stops (with its children) on Dispose.</summary>
+    public Process StartTracked(Netns ns, string program, string args)
+    {
+        var p = ns.Start(program, args);
+        _processes.Add(p);
+        return p;
+    }
+
     public void KillWireguardGo()
     {
         if (WireguardGo is { } p)
@@ -256,6 +308,23 @@ internal sealed class FirmwareRig : IDisposable
         }
         catch (Exception e) when (e is InvalidOperationException or TimeoutException) { }
         KillWireguardGo();
+        foreach (var p in _processes)
+        {
+            try
+            {
+                if (!p.HasExited)
+                {
+                    p.Kill(entireProcessTree: true);
+                    p.WaitForExit(5000);
+                }
+            }
+            catch (InvalidOperationException) { }
+            p.Dispose();
+        }
+        foreach (var socket in _sockets)
+            File.Delete(socket);
+        foreach (var ns in _sites)
+            ns.Dispose();
         A?.Dispose();
         B?.Dispose();
         File.Delete($"/var/run/wireguard/{IfA}.sock");

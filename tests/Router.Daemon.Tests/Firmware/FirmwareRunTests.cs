@@ -166,7 +166,7 @@ public sealed partial class FirmwareRunTests(ITestOutputHelper output)
         }
     }
 
-    private static (int Sent, int Received) PingResult(Process ping)
+    internal static (int Sent, int Received) PingResult(Process ping)
     {
         string text = ping.StandardOutput.ReadToEnd();
         if (!ping.WaitForExit(15_000))

@@ -48,3 +48,27 @@ public sealed class FirmwareUnitTests
         Assert.Contains("last handshake: never", text);
     }
 }
+
+/// <summary>What the kernel should hold for an interface, the basis of the add/remove difference on reload.</summary>
+public sealed class LinkPlanTests
+{
+    [Fact]
+    public void RoutesSkipWhatAnAddressPrefixCoversAndDefaultRoutes()
+    {
+        using var f = new Router.Daemon.Tests.Config.ConfigFixture();
+        var loaded = f.Load("""
+            { 'interfaces': { 'wg0': {
+                'privateKeyFile': '$KEY', 'addresses': ['10.10.0.1/24', 'fd00:10::1/64'],
+                'peers': [
+                  { 'name': 'hq', 'publicKey': '$A', 'allowedIps': ['10.10.0.2/32', '10.0.0.0/16', '0.0.0.0/0'] },
+                  { 'name': 'lab', 'publicKey': '$B', 'allowedIps': ['10.20.0.0/24', 'fd00:10::2/128', 'fd00:20::/64'] }
+                ] } } }
+            """);
+        Assert.False(loaded.HasErrors, string.Join("; ", loaded.Problems));
+        using var config = loaded.Config!;
+        var plan = LinkPlan.For(config.Interface("wg0")!);
+        Assert.Equal(["10.10.0.1/24", "fd00:10::1/64"], plan.Addresses.Select(a => a.ToString()).Order());
+        Assert.Equal(["10.0.0.0/16", "10.20.0.0/24", "fd00:20::/64"], plan.Routes.Select(r => r.ToString()).Order());
+        Assert.Equal(["0.0.0.0/0"], LinkPlan.DefaultRoutes(config.Interface("wg0")!).Select(r => r.ToString()));
+    }
+}
