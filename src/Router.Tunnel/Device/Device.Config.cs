@@ -35,35 +35,43 @@ public sealed partial class Device
             if ((_bind is null && config.ListenPort is not null) || (_bind is not null && (port != _listenPort || mark != _firewallMark)))
                 newBind = _bindFactory(port, mark); // may throw: nothing applied yet
 
-            lock (_lock)
+            try
             {
-                long now = _clock.Now;
-                _listenPort = port;
-                _firewallMark = mark;
-                if (newBind is not null)
+                lock (_lock)
                 {
-                    oldBind = _bind;
-                    Volatile.Write(ref _bind, newBind);
+                    long now = _clock.Now;
+                    _listenPort = port;
+                    _firewallMark = mark;
+                    if (newBind is not null)
+                    {
+                        oldBind = _bind;
+                        Volatile.Write(ref _bind, newBind);
+                    }
+                    if (config.PrivateKey is { } privateKey)
+                    {
+                        SetPrivateKey(privateKey);
+                        privateKey.Clear();
+                    }
+                    if (config.ReplacePeers)
+                    {
+                        foreach (Peer peer in _peers.All)
+                            DestroyPeer(peer);
+                        _peerScratch.Clear();
+                        _peerScratch.AddRange(_peers.All);
+                        foreach (Peer peer in _peerScratch)
+                            _peers.Remove(peer.PublicKey);
+                        _peerScratch.Clear();
+                    }
+                    foreach (PeerConfig peerConfig in config.Peers)
+                        ApplyPeer(peerConfig, now, outbox);
                 }
-                if (config.PrivateKey is { } privateKey)
-                {
-                    SetPrivateKey(privateKey);
-                    privateKey.Clear();
-                }
-                if (config.ReplacePeers)
-                {
-                    foreach (Peer peer in _peers.All)
-                        DestroyPeer(peer);
-                    _peerScratch.Clear();
-                    _peerScratch.AddRange(_peers.All);
-                    foreach (Peer peer in _peerScratch)
-                        _peers.Remove(peer.PublicKey);
-                    _peerScratch.Clear();
-                }
-                foreach (PeerConfig peerConfig in config.Peers)
-                    ApplyPeer(peerConfig, now, outbox);
             }
-            oldBind?.Dispose();
+            finally
+            {
+                // Also when a later step threw (a key the crypto library could not take): the bind that was
+                // swapped out must close, or the receive thread keeps polling it and Stop waits for it forever.
+                oldBind?.Dispose();
+            }
             Flush(outbox);
         }
     }
