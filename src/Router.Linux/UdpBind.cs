@@ -95,7 +95,7 @@ public sealed unsafe partial class UdpBind : IBind
         {
             _gso4 = offload && UdpOffload.ProbeGso(v4.Fd);
             if (offload && UdpOffload.EnableGro(v4.Fd))
-                _gro4 = new UdpGroReader(batchSize);
+                _gro4 = new UdpGroReader(GroSlots(batchSize));
             else
                 _receive4 = new ReceiveVectors(batchSize);
         }
@@ -103,11 +103,18 @@ public sealed unsafe partial class UdpBind : IBind
         {
             _gso6 = offload && UdpOffload.ProbeGso(v6.Fd);
             if (offload && UdpOffload.EnableGro(v6.Fd))
-                _gro6 = new UdpGroReader(batchSize);
+                _gro6 = new UdpGroReader(GroSlots(batchSize));
             else
                 _receive6 = new ReceiveVectors(batchSize);
         }
     }
+
+    /// <summary>
+    /// Datagrams one GRO read takes. Each needs a 64 KiB slot that stays resident once written, so fewer than the
+    /// batch: 32 coalesced datagrams still fill a batch of 128 many times over (wireguard-go reads 2), and 32 plain
+    /// ones per call keep the system call amortized. Bounds the staging at 2 MiB per socket.
+    /// </summary>
+    private static int GroSlots(int batchSize) => Math.Clamp(batchSize / 4, 1, 32);
 
     /// <summary>
     /// Opens both sockets on <paramref name="port"/> (0: the kernel picks one for IPv4 and IPv6 reuses it).
