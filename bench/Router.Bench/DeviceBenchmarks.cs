@@ -118,10 +118,12 @@ public class DeviceBenchmarks
 
         public int Receive(Span<PacketBuffer> packets) => 0;
 
-        public void Send(ReadOnlySpan<PacketBuffer> packets)
+        public int Send(ReadOnlySpan<PacketBuffer> packets, Span<bool> sent)
         {
+            if (!sent.IsEmpty)
+                sent[..packets.Length].Fill(true);
             if (Discard)
-                return;
+                return packets.Length;
             foreach (PacketBuffer packet in packets)
             {
                 PacketBuffer b = _queue[_count++];
@@ -130,6 +132,7 @@ public class DeviceBenchmarks
                 b.Length = packet.Length;
                 b.Endpoint = Endpoint.FromBytes([127, 0, 0, 1], port);
             }
+            return packets.Length;
         }
 
         public bool Pump()

@@ -18,16 +18,16 @@ namespace Router.Linux;
 /// <remarks>
 /// One thread receives, any number send (each send builds its message vectors on its own stack). The sockets belong
 /// to the network namespace of the thread that opened them. A new listen port means a new UdpBind.
+/// Where the kernel offers them, sends use UDP GSO and receives UDP GRO (<see cref="UdpOffload"/>; sending is in
+/// UdpBind.Send.cs, GRO splitting in <see cref="UdpGroReader"/>).
 /// </remarks>
-public sealed unsafe class UdpBind : IBind
+public sealed unsafe partial class UdpBind : IBind
 {
     public const int DefaultBatchSize = 128;
 
     /// <summary>Socket buffer size the reference implementation asks for (forced past rmem_max when permitted).</summary>
     public const int SocketBufferSize = 7 << 20;
 
-    // Room for one in6_pktinfo or in_pktinfo control message.
-    private const int ControlSize = 64;
     private static readonly int SockAddrSize = sizeof(SockAddrIn6);
 
     private readonly SafeFd? _v4;
@@ -35,6 +35,12 @@ public sealed unsafe class UdpBind : IBind
     private readonly SafeFd _wake;
     private readonly ReceiveVectors? _receive4;
     private readonly ReceiveVectors? _receive6;
+    // Per socket: GRO receive staging when the kernel coalesces for us (null: plain recvmmsg into the caller's buffers).
+    private readonly UdpGroReader? _gro4;
+    private readonly UdpGroReader? _gro6;
+    // Per socket: GSO on send; cleared for good when the kernel answers a segmented send with EIO.
+    private volatile bool _gso4;
+    private volatile bool _gso6;
     private volatile bool _closed;
     private uint _mark;
     private long _receiveErrors;
@@ -67,7 +73,18 @@ public sealed unsafe class UdpBind : IBind
     /// <summary>The errno of the most recent failed send (for logs); 0 when none failed.</summary>
     public int LastSendErrno => _lastSendErrno;
 
-    private UdpBind(SafeFd? v4, SafeFd? v6, SafeFd wake, ushort port, int batchSize)
+    /// <summary>UDP GSO is in use on the IPv4 / IPv6 socket (false when unsupported, off, or disabled after EIO).</summary>
+    public bool GsoIPv4 => _gso4;
+    public bool GsoIPv6 => _gso6;
+
+    /// <summary>UDP GRO is on for the IPv4 / IPv6 socket.</summary>
+    public bool GroIPv4 => _gro4 is not null;
+    public bool GroIPv6 => _gro6 is not null;
+
+    /// <summary>Datagrams that arrived coalesced by GRO and were split (both sockets).</summary>
+    public long CoalescedReceives => (_gro4?.CoalescedDatagrams ?? 0) + (_gro6?.CoalescedDatagrams ?? 0);
+
+    private UdpBind(SafeFd? v4, SafeFd? v6, SafeFd wake, ushort port, int batchSize, bool offload)
     {
         _v4 = v4;
         _v6 = v6;
@@ -75,17 +92,38 @@ public sealed unsafe class UdpBind : IBind
         Port = port;
         BatchSize = batchSize;
         if (v4 is not null)
-            _receive4 = new ReceiveVectors(batchSize);
+        {
+            _gso4 = offload && UdpOffload.ProbeGso(v4.Fd);
+            if (offload && UdpOffload.EnableGro(v4.Fd))
+                _gro4 = new UdpGroReader(GroSlots(batchSize));
+            else
+                _receive4 = new ReceiveVectors(batchSize);
+        }
         if (v6 is not null)
-            _receive6 = new ReceiveVectors(batchSize);
+        {
+            _gso6 = offload && UdpOffload.ProbeGso(v6.Fd);
+            if (offload && UdpOffload.EnableGro(v6.Fd))
+                _gro6 = new UdpGroReader(GroSlots(batchSize));
+            else
+                _receive6 = new ReceiveVectors(batchSize);
+        }
     }
+
+    /// <summary>
+    /// Datagrams one GRO read takes. Each needs a 64 KiB slot that stays resident once written, so fewer than the
+    /// batch: 32 coalesced datagrams still fill a batch of 128 many times over (wireguard-go reads 2), and 32 plain
+    /// ones per call keep the system call amortized. Bounds the staging at 2 MiB per socket.
+    /// </summary>
+    private static int GroSlots(int batchSize) => Math.Clamp(batchSize / 4, 1, 32);
 
     /// <summary>
     /// Opens both sockets on <paramref name="port"/> (0: the kernel picks one for IPv4 and IPv6 reuses it).
     /// Throws <see cref="Win32Exception"/> (EADDRINUSE) when the port is taken.
     /// </summary>
-    public static UdpBind Open(ushort port, int batchSize = DefaultBatchSize)
+    /// <param name="offload">UDP GSO and GRO where the kernel has them; defaults to on unless ROUTERD_UDP_OFFLOAD=0.</param>
+    public static UdpBind Open(ushort port, int batchSize = DefaultBatchSize, bool? offload = null)
     {
+        bool wantOffload = offload ?? UdpOffload.WantedByDefault;
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(batchSize, 1024); // UIO_MAXIOV bounds one mmsg call
         // With port 0 the IPv4 choice can be taken for IPv6 already; try again with another (as wireguard-go does).
@@ -102,7 +140,7 @@ public sealed unsafe class UdpBind : IBind
                 int wake = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
                 if (wake < 0)
                     throw new Win32Exception(Marshal.GetLastPInvokeError(), "eventfd");
-                return new UdpBind(v4, v6, new SafeFd(wake), actual, batchSize);
+                return new UdpBind(v4, v6, new SafeFd(wake), actual, batchSize, wantOffload);
             }
             catch (Win32Exception e) when (port == 0 && e.NativeErrorCode == Errno.EADDRINUSE && attempt < 100)
             {
@@ -241,6 +279,15 @@ public sealed unsafe class UdpBind : IBind
 
     private int ReceiveCore(Span<PacketBuffer> packets)
     {
+        // Segments of a coalesced datagram left over from the last call go first, without a system call.
+        int pending = 0;
+        if (_gro4 is { HasPending: true })
+            pending += _gro4.Split(packets, ref _truncated);
+        if (_gro6 is { HasPending: true } && pending < packets.Length)
+            pending += _gro6.Split(packets[pending..], ref _truncated);
+        if (pending > 0)
+            return pending;
+
         Libc.PollFd* fds = stackalloc Libc.PollFd[3];
         int v4 = _v4?.Fd ?? -1, v6 = _v6?.Fd ?? -1;
         while (true)
@@ -251,9 +298,9 @@ public sealed unsafe class UdpBind : IBind
             {
                 int early = 0;
                 if ((ready & 1) != 0)
-                    early += ReceiveBatch(v4, _receive4!, packets);
+                    early += ReceiveBatch(v4, _receive4, _gro4, packets);
                 if ((ready & 2) != 0 && early < packets.Length)
-                    early += ReceiveBatch(v6, _receive6!, packets[early..]);
+                    early += ReceiveBatch(v6, _receive6, _gro6, packets[early..]);
                 if (early > 0)
                     return early;
                 _lastReadable = 0;
@@ -273,16 +320,30 @@ public sealed unsafe class UdpBind : IBind
                 return 0;
             int count = 0;
             if (fds[0].Revents != 0)
-                count += ReceiveBatch(v4, _receive4!, packets);
+                count += ReceiveBatch(v4, _receive4, _gro4, packets);
             if (fds[1].Revents != 0 && count < packets.Length)
-                count += ReceiveBatch(v6, _receive6!, packets[count..]);
+                count += ReceiveBatch(v6, _receive6, _gro6, packets[count..]);
             _lastReadable = (fds[0].Revents != 0 ? 1 : 0) | (fds[1].Revents != 0 ? 2 : 0);
             if (count > 0)
                 return count;
         }
     }
 
-    private int ReceiveBatch(int fd, ReceiveVectors vectors, Span<PacketBuffer> packets)
+    private int ReceiveBatch(int fd, ReceiveVectors? vectors, UdpGroReader? gro, Span<PacketBuffer> packets)
+    {
+        if (gro is not null)
+        {
+            // Each datagram yields at least one buffer, so asking for as many as there are buffers never wastes a read.
+            int read = gro.Read(fd, Math.Min(packets.Length, BatchSize), ref _truncated);
+            if (read < 0)
+                Interlocked.Increment(ref _receiveErrors);
+            return read > 0 ? gro.Split(packets, ref _truncated) : 0;
+        }
+        return ReceivePlain(fd, vectors!, packets);
+    }
+
+    /// <summary>recvmmsg straight into the caller's buffers (no GRO: every datagram is one packet).</summary>
+    private int ReceivePlain(int fd, ReceiveVectors vectors, Span<PacketBuffer> packets)
     {
         int count = Math.Min(packets.Length, BatchSize);
         MMsgHdr* messages = vectors.Messages;
@@ -338,7 +399,7 @@ public sealed unsafe class UdpBind : IBind
         return kept;
     }
 
-    private static Endpoint DecodeEndpoint(ref MsgHdr header)
+    internal static Endpoint DecodeEndpoint(ref MsgHdr header)
     {
         Span<byte> local = stackalloc byte[16];
         int localLength = 0;
@@ -375,168 +436,6 @@ public sealed unsafe class UdpBind : IBind
             ? new ReadOnlySpan<byte>(&((SockAddrIn*)name)->Address, 4)
             : new ReadOnlySpan<byte>(name->Address, 16);
         return Endpoint.FromBytes(remote, port, local[..localLength], localInterface);
-    }
-
-    public void Send(ReadOnlySpan<PacketBuffer> packets)
-    {
-        if (packets.IsEmpty || _closed)
-            return;
-        bool r4 = false, r6 = false;
-        try
-        {
-            _v4?.DangerousAddRef(ref r4);
-            _v6?.DangerousAddRef(ref r6);
-            while (!packets.IsEmpty)
-            {
-                int chunk = Math.Min(packets.Length, BatchSize);
-                SendChunk(packets[..chunk]);
-                packets = packets[chunk..];
-            }
-        }
-        catch (ObjectDisposedException)
-        {
-            // Closed while sending: the datagrams are dropped, as on a closed socket.
-        }
-        finally
-        {
-            if (r6)
-                _v6!.DangerousRelease();
-            if (r4)
-                _v4!.DangerousRelease();
-        }
-    }
-
-    private void SendChunk(ReadOnlySpan<PacketBuffer> packets)
-    {
-        int n = packets.Length;
-        // Everything on this thread's stack: concurrent senders share nothing. About 20 KiB for 128 datagrams.
-        MMsgHdr* messages = stackalloc MMsgHdr[n];
-        IoVec* iovecs = stackalloc IoVec[n];
-        byte* names = stackalloc byte[n * SockAddrSize];
-        byte* controls = stackalloc byte[n * ControlSize];
-        int* owners = stackalloc int[n];
-
-        // IPv4 first, then IPv6: two runs in the same arrays.
-        int v4Count = 0;
-        for (int pass = 0; pass < 2; pass++)
-        {
-            bool wantV4 = pass == 0;
-            int start = pass == 0 ? 0 : v4Count;
-            int count = start;
-            for (int i = 0; i < n; i++)
-            {
-                PacketBuffer packet = packets[i];
-                ref readonly Endpoint endpoint = ref packet.Endpoint;
-                if (endpoint.IsIPv4 != wantV4)
-                    continue;
-                if (!endpoint.IsSet || (wantV4 ? _v4 : _v6) is null)
-                {
-                    Interlocked.Increment(ref _sendErrors);
-                    continue;
-                }
-                iovecs[count] = new IoVec
-                {
-                    Base = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(packet.Data)) + packet.Offset,
-                    Length = (nuint)packet.Length,
-                };
-                byte* name = names + count * SockAddrSize;
-                byte* control = controls + count * ControlSize;
-                uint nameLength;
-                nuint controlLength = 0;
-                UInt128 localRaw = endpoint.LocalAddress; // network order in memory (see Endpoint)
-                if (wantV4)
-                {
-                    SockAddrIn* address = (SockAddrIn*)name;
-                    *address = new SockAddrIn { Family = AF_INET, Port = BinaryPrimitives.ReverseEndianness(endpoint.Port) };
-                    endpoint.WriteIPv4(new Span<byte>(&address->Address, 4));
-                    nameLength = (uint)sizeof(SockAddrIn);
-                    // Pin only an IPv4 source to an IPv4 destination (an endpoint can change family under a stale source).
-                    if (localRaw != UInt128.Zero && new Endpoint(localRaw, 1).IsIPv4)
-                    {
-                        CMsgHdr* cmsg = (CMsgHdr*)control;
-                        *cmsg = new CMsgHdr { Length = (nuint)CMsgHdr.Len(sizeof(InPktInfo)), Level = IPPROTO_IP, Type = IP_PKTINFO };
-                        // Only the source address is pinned; the route picks the interface, as the kernel's send4 does.
-                        *(InPktInfo*)((byte*)cmsg + CMsgHdr.HeaderSize) = new InPktInfo
-                        {
-                            SpecificDestination = *(uint*)((byte*)&localRaw + 12),
-                        };
-                        controlLength = (nuint)CMsgHdr.Space(sizeof(InPktInfo));
-                    }
-                }
-                else
-                {
-                    SockAddrIn6* address = (SockAddrIn6*)name;
-                    *address = new SockAddrIn6 { Family = AF_INET6, Port = BinaryPrimitives.ReverseEndianness(endpoint.Port) };
-                    endpoint.WriteAddress(new Span<byte>(address->Address, 16));
-                    nameLength = (uint)sizeof(SockAddrIn6);
-                    if (localRaw != UInt128.Zero && !new Endpoint(localRaw, 1).IsIPv4)
-                    {
-                        CMsgHdr* cmsg = (CMsgHdr*)control;
-                        *cmsg = new CMsgHdr { Length = (nuint)CMsgHdr.Len(sizeof(In6PktInfo)), Level = IPPROTO_IPV6, Type = IPV6_PKTINFO };
-                        byte firstByte = *(byte*)&localRaw, secondByte = *((byte*)&localRaw + 1);
-                        bool linkLocal = firstByte == 0xfe && (secondByte & 0xc0) == 0x80;
-                        In6PktInfo* info = (In6PktInfo*)((byte*)cmsg + CMsgHdr.HeaderSize);
-                        Unsafe.WriteUnaligned(info->Address, localRaw);
-                        // A link-local source only means something together with its interface.
-                        info->IfIndex = linkLocal ? endpoint.LocalInterface : 0;
-                        if (linkLocal)
-                            address->ScopeId = (uint)endpoint.LocalInterface;
-                        controlLength = (nuint)CMsgHdr.Space(sizeof(In6PktInfo));
-                    }
-                }
-                messages[count] = new MMsgHdr
-                {
-                    Header = new MsgHdr
-                    {
-                        Name = name,
-                        NameLength = nameLength,
-                        Iov = &iovecs[count],
-                        IovLength = 1,
-                        Control = controlLength == 0 ? null : control,
-                        ControlLength = controlLength,
-                    },
-                };
-                owners[count] = i;
-                count++;
-            }
-            if (pass == 0)
-                v4Count = count;
-            if (count > start)
-                SendRun(wantV4 ? _v4!.Fd : _v6!.Fd, messages + start, owners + start, count - start, packets);
-        }
-    }
-
-    private void SendRun(int fd, MMsgHdr* messages, int* owners, int count, ReadOnlySpan<PacketBuffer> packets)
-    {
-        int done = 0;
-        while (done < count)
-        {
-            int sent = SendMessages(fd, messages + done, (uint)(count - done), 0);
-            if (sent > 0)
-            {
-                done += sent;
-                continue;
-            }
-            int errno = sent < 0 ? Marshal.GetLastPInvokeError() : Errno.EIO;
-            if (errno == Errno.EINTR)
-                continue;
-            ref MsgHdr failed = ref messages[done].Header;
-            // A pinned source that is no longer local fails with EINVAL for IPv6 (ip6_datagram_send_ctl) and
-            // ENETUNREACH for IPv4 (the output route lookup); EADDRNOTAVAIL covers the rest. Retrying costs one call.
-            if ((errno is Errno.EINVAL or Errno.EADDRNOTAVAIL or Errno.ENETUNREACH) && failed.Control != null)
-            {
-                // The sticky source left the host: let the kernel choose, and tell the caller through the endpoint.
-                failed.Control = null;
-                failed.ControlLength = 0;
-                PacketBuffer owner = packets[owners[done]];
-                owner.Endpoint = owner.Endpoint.WithoutSource();
-                Interlocked.Increment(ref _sourceFallbacks);
-                continue;
-            }
-            Interlocked.Increment(ref _sendErrors);
-            _lastSendErrno = errno;
-            done++;
-        }
     }
 
     public void Dispose()

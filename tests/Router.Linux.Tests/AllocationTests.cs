@@ -14,13 +14,18 @@ public sealed class AllocationTests(ITestOutputHelper output)
     private static PacketBuffer[] Buffers(int n, int capacity) => Enumerable.Range(0, n).Select(_ => new PacketBuffer(capacity)).ToArray();
 
     [RootFact]
-    public void Udp_batches_send_and_receive_without_allocating()
+    public void Udp_batches_send_and_receive_without_allocating() => UdpWithoutAllocating(offload: false);
+
+    [RootFact]
+    public void Udp_gso_sends_and_gro_receives_without_allocating() => UdpWithoutAllocating(offload: true);
+
+    private void UdpWithoutAllocating(bool offload)
     {
         using var ns = Netns.Create("ualloc");
         (long bytes, long datagrams) = ns.Run(() =>
         {
-            using UdpBind a = UdpBind.Open(0);
-            using UdpBind b = UdpBind.Open(0);
+            using UdpBind a = UdpBind.Open(0, offload: offload);
+            using UdpBind b = UdpBind.Open(0, offload: offload);
             var to4 = Endpoint.FromIPEndPoint(new IPEndPoint(IPAddress.Loopback, b.Port));
             var to6 = Endpoint.FromIPEndPoint(new IPEndPoint(IPAddress.IPv6Loopback, b.Port));
             PacketBuffer[] outgoing = Buffers(UdpBind.DefaultBatchSize, 2048);
@@ -50,9 +55,12 @@ public sealed class AllocationTests(ITestOutputHelper output)
                 }
             }
             Assert.Equal(0, a.SendErrors);
+            // The offloads really were on the path measured (or really off).
+            Assert.Equal(offload, a.SegmentedSends > 0);
+            Assert.Equal(offload, b.CoalescedReceives > 0);
             return (allocated, received);
         });
-        output.WriteLine($"UdpBind: {bytes} bytes allocated over {datagrams} datagrams sent and received");
+        output.WriteLine($"UdpBind (offload {offload}): {bytes} bytes allocated over {datagrams} datagrams sent and received");
         Assert.Equal(300 * UdpBind.DefaultBatchSize, datagrams);
         Assert.Equal(0, bytes);
     }

@@ -15,8 +15,10 @@ public sealed class DeviceAllocationTests
         public int BatchSize => 4;
         public int Receive(Span<PacketBuffer> packets) => 0;
 
-        public void Send(ReadOnlySpan<PacketBuffer> packets)
+        public int Send(ReadOnlySpan<PacketBuffer> packets, Span<bool> sent)
         {
+            if (!sent.IsEmpty)
+                sent[..packets.Length].Fill(true);
             foreach (PacketBuffer packet in packets)
             {
                 PacketBuffer b = _queue[_count++];
@@ -25,6 +27,7 @@ public sealed class DeviceAllocationTests
                 b.Length = packet.Length;
                 b.Endpoint = Endpoint.FromBytes([127, 0, 0, 1], port);
             }
+            return packets.Length;
         }
 
         public bool Pump()

@@ -53,7 +53,13 @@ public sealed class DevicePipelineAllocationTests(ITestOutputHelper output)
             }
         }
 
-        public void Send(ReadOnlySpan<PacketBuffer> packets) => Other!.Deliver(packets);
+        public int Send(ReadOnlySpan<PacketBuffer> packets, Span<bool> sent)
+        {
+            if (!sent.IsEmpty)
+                sent[..packets.Length].Fill(true);
+            Other!.Deliver(packets);
+            return packets.Length;
+        }
 
         private void Deliver(ReadOnlySpan<PacketBuffer> packets)
         {

@@ -64,6 +64,28 @@ public sealed class DeviceTrafficTests
     }
 
     [Fact]
+    public void TxBytesCountOnlyDatagramsTheBindSent()
+    {
+        using var net = new TwoDevices();
+        net.Connect();
+        long before = net.A.Snapshot().Peers.Single().TxBytes;
+        FakeBind bindA = net.Net.BindAt(TwoDevices.PortA)!;
+
+        // The kernel refuses the send (kernel wg_socket_send_skb_to_peer adds tx_bytes only when the send succeeded).
+        bindA.RefuseSends = true;
+        net.SendFromA(Ip.V4("10.0.0.1", "10.0.0.2", 80), Ip.V4("10.0.0.1", "10.0.0.2", 80));
+        net.Pump();
+        Assert.Equal(before, net.A.Snapshot().Peers.Single().TxBytes);
+        Assert.Empty(net.TunB.TakeWritten());
+
+        bindA.RefuseSends = false;
+        net.SendFromA(Ip.V4("10.0.0.1", "10.0.0.2", 80));
+        net.Pump();
+        Assert.Equal(before + 16 + 112 + 16, net.A.Snapshot().Peers.Single().TxBytes);
+        Assert.Single(net.TunB.TakeWritten());
+    }
+
+    [Fact]
     public void InnerSourceOutsideAllowedIpsIsDropped()
     {
         using var net = new TwoDevices();

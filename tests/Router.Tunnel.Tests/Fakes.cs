@@ -117,7 +117,18 @@ internal sealed class FakeBind(FakeNetwork network, byte[] address, ushort port)
         }
     }
 
-    public void Send(ReadOnlySpan<PacketBuffer> packets) => network.Send(this, packets);
+    /// <summary>While true, every send fails as a kernel send would (no route, full buffer): nothing leaves.</summary>
+    public bool RefuseSends { get; set; }
+
+    public int Send(ReadOnlySpan<PacketBuffer> packets, Span<bool> sent)
+    {
+        if (!sent.IsEmpty)
+            sent[..packets.Length].Fill(!RefuseSends);
+        if (RefuseSends)
+            return 0;
+        network.Send(this, packets);
+        return packets.Length;
+    }
 
     public void Dispose()
     {

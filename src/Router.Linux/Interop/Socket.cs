@@ -23,6 +23,11 @@ internal static unsafe partial class Socket
     internal const int SO_MARK = 36;
 
     internal const int IPPROTO_IP = 0;
+    internal const int SOL_UDP = 17;
+    /// <summary>linux/udp.h: the segment size of a GSO send (cmsg data: u16) and, as a socket option, the default.</summary>
+    internal const int UDP_SEGMENT = 103;
+    /// <summary>linux/udp.h: socket option enabling GRO; on receive a cmsg carries the segment size (int).</summary>
+    internal const int UDP_GRO = 104;
     internal const int IPPROTO_IPV6 = 41;
     internal const int IP_PKTINFO = 8;
     internal const int IPV6_V6ONLY = 26;

@@ -18,7 +18,7 @@ internal sealed class CryptoBatch
     public readonly PacketBuffer[] Packets;
     /// <summary>The keypair of each job, with one reference held for the worker (released after the crypto).</summary>
     public readonly Keypair?[] Keypairs;
-    /// <summary>Receive: the peer each job's index named.</summary>
+    /// <summary>The peer of each job (receive: the one its index named; send: the one its tx bytes were counted to).</summary>
     public readonly Peer?[] Peers;
     /// <summary>Receive: whether each job authenticated.</summary>
     public readonly bool[] Opened;

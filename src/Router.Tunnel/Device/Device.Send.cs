@@ -57,13 +57,13 @@ public sealed partial class Device
                     if (batch is null)
                     {
                         Seal(peer, keypair, packet, mtu, now);
-                        outbox.Send(packet);
+                        outbox.Send(packet, peer);
                     }
                     else
                     {
                         PrepareSeal(peer, keypair, packet, mtu, now);
                         keypair.Acquire();
-                        batch.AddJob(i, keypair, null);
+                        batch.AddJob(i, keypair, peer);
                     }
                     KeepKeyFreshSending(peer, now, outbox);
                     continue;
@@ -118,7 +118,7 @@ public sealed partial class Device
         while (peer.Staged.TryDequeue(out PacketBuffer? buffer))
         {
             Seal(peer, keypair, buffer, mtu, now);
-            outbox.Send(buffer);
+            outbox.Send(buffer, peer);
             outbox.Own(buffer);
             if (!keypair.CanSend(now))
                 break; // counter exhausted: the rest waits for the next session
@@ -236,7 +236,7 @@ public sealed partial class Device
             peer.CountDrop(DropReason.NoPeer, _drops);
             return;
         }
-        outbox.Send(buffer);
+        outbox.Send(buffer, peer);
         peer.TxBytes += length;
         peer.LastSend = now;
         TimerAnyAuthenticatedPacketSent(peer);

@@ -230,9 +230,14 @@ public sealed partial class Device
         if (bind is not null)
         {
             ReadOnlySpan<PacketBuffer> messages = batch.Packets.AsSpan(0, batch.Jobs);
-            int size = Math.Max(1, bind.BatchSize);
+            int size = Math.Min(Math.Max(1, bind.BatchSize), Math.Max(1, messages.Length));
+            Span<bool> sent = size <= 256 ? stackalloc bool[size] : new bool[size];
             for (int i = 0; i < messages.Length; i += size)
-                bind.Send(messages.Slice(i, Math.Min(size, messages.Length - i)));
+            {
+                int n = Math.Min(size, messages.Length - i);
+                if (bind.Send(messages.Slice(i, n), sent[..n]) < n)
+                    Outbox.UncountUnsent(_lock, messages.Slice(i, n), batch.Peers.AsSpan(i, n), sent[..n]);
+            }
         }
         _sendBatches!.Return(batch);
     }

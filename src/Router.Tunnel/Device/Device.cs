@@ -94,7 +94,7 @@ public sealed partial class Device : IDisposable
     {
         if (outbox.IsEmpty)
             return;
-        outbox.Flush(Volatile.Read(ref _bind), _tun, _pool);
+        outbox.Flush(Volatile.Read(ref _bind), _tun, _pool, _lock);
     }
 
     /// <summary>Counts one handshake message and says whether the device is under load (kernel receive.c).</summary>

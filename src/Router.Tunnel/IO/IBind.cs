@@ -20,6 +20,11 @@ public interface IBind : IDisposable
     /// </summary>
     int Receive(Span<PacketBuffer> packets);
 
-    /// <summary>Sends each buffer's payload to its <see cref="PacketBuffer.Endpoint"/>. Errors are counted, not thrown.</summary>
-    void Send(ReadOnlySpan<PacketBuffer> packets);
+    /// <summary>
+    /// Sends each buffer's payload to its <see cref="PacketBuffer.Endpoint"/> and returns how many the kernel took.
+    /// Errors are counted, not thrown. <paramref name="sent"/> is empty (the caller does not care which failed) or
+    /// at least <c>packets.Length</c> long, and then says for each packet whether it went out: the device counts
+    /// tx bytes only for those, as the kernel counts only what its send accepted.
+    /// </summary>
+    int Send(ReadOnlySpan<PacketBuffer> packets, Span<bool> sent);
 }
