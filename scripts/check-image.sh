@@ -117,6 +117,12 @@ check "/etc/default/raspi-firmware: ROOTPART=LABEL=RASPIROOT" grep -qx 'ROOTPART
 check "/etc/machine-id empty (made on first boot)" test -z "$(ext_cat /etc/machine-id)"
 check "/boot/firmware is an empty mount point on the root" test -z "$(ext_names /boot/firmware)"
 check "kernel modules for the image's kernel" ext_exists "/usr/lib/modules/${kernel#vmlinuz-}"
+# cfg80211 loads the signed regulatory database at boot; without it the Wi-Fi (the Zero 2 W's only network) keeps
+# the restrictive world domain whatever country wpa_supplicant.conf names.
+regdb_status=$(ext_cat /var/lib/dpkg/status | grep -A1 -x 'Package: wireless-regdb' | sed -n 's/^Status: //p')
+check "wireless-regdb installed (dpkg status: ${regdb_status:-none})" test "$regdb_status" = "install ok installed"
+check "Wi-Fi regulatory database /usr/lib/firmware/regulatory.db and its signature .p7s" \
+  bash -c 'for f in regulatory.db regulatory.db.p7s; do debugfs -R "stat /usr/lib/firmware/$f" "$1" 2>&1 | grep -q "^Inode:" || exit 1; done' _ "$ext"
 
 echo "check-image: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
