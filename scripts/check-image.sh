@@ -104,6 +104,9 @@ check "routerd.service enabled ($wants/routerd.service)" test "$(link_target $wa
 for u in routerd-firstboot.service systemd-networkd.service nftables.service ssh.service router-ssh-hostkeys.service systemd-timesyncd.service; do
   check "$u enabled" bash -c '[ -n "$1" ]' _ "$(link_target "$wants/$u")$(link_target "/etc/systemd/system/sysinit.target.wants/$u")"
 done
+check "Wi-Fi: wpa_supplicant@wlan0 started by udev when wlan0 appears, not waited for at boot" \
+  bash -c 'grep -q "SYSTEMD_WANTS}+=\"wpa_supplicant@wlan0.service\"" <<<"$1" && [ -z "$2" ]' _ \
+  "$(ext_cat /etc/udev/rules.d/70-router-wlan0.rules)" "$(link_target "$wants/wpa_supplicant@wlan0.service")"
 hostkeys=$(ext_names /etc/ssh | grep -c '^ssh_host_' || true)
 check "no SSH host keys in the image (/etc/ssh/ssh_host_*: $hostkeys)" test "$hostkeys" -eq 0
 check "sshd: key-only, authorized_keys from the boot partition" \
