@@ -15,8 +15,11 @@
 #  1. base: mmdebstrap --architectures=arm64 trixie with every Debian package of the image, cached as a tarball keyed
 #     by the package list and this script's base recipe. The kernel comes from trixie-backports (Pi 5 needs >= 6.17).
 #     update-initramfs is diverted to a no-op while packages install (the kernel and the triggers of udev, systemd,
-#     raspi-firmware would each rebuild it under emulation) and runs exactly once at the end; raspi-firmware's hook
-#     then copies kernel, initrd, DTBs and firmware to /boot/firmware and writes config.txt and cmdline.txt.
+#     raspi-firmware would each rebuild it under emulation) and runs exactly once at the end (zstd level 1:
+#     rootfs/image/etc/initramfs-tools/conf.d/router.conf); raspi-firmware's hook then copies kernel, initrd, DTBs and
+#     firmware to /boot/firmware and writes config.txt and cmdline.txt. Everything runs under qemu-user, so the
+#     recipe avoids work: dpkg under eatmydata (no fsync), no man pages, docs or locales unpacked, downloaded .debs
+#     kept in the cache (debs/) for the next cold build. The log (base-KEY.log) has a timestamp per line.
 #  2. rootfs: the base plus rootfs/image/ laid over it, routerd's .deb installed with dpkg -i (the update path of a
 #     deployed gateway), units enabled, SSH host keys removed (generated on first boot), raspi-firmware's hook re-run
 #     so config.txt/cmdline.txt reflect rootfs/image/etc/default/raspi-firmware*.
@@ -89,19 +92,6 @@ sources=(
 )
 mkdir -p "$cache" "$out"
 
-# The base recipe below (hooks included) is part of the cache key: change it and the base is rebuilt.
-base_recipe() {
-  cat <<EOF
-packages: ${packages[*]}
-sources: ${sources[*]}
-recipe-version: 4
-EOF
-  cat "$root/rootfs/image/etc/apt/preferences.d/router-kernel-backports" \
-      "$root/rootfs/image/etc/default/raspi-firmware" \
-      "$root/rootfs/image/etc/initramfs-tools/conf.d/router.conf"
-}
-base_key=$(base_recipe | sha256sum | cut -c1-16)
-base_tar="$cache/base-$suite-arm64-$base_key.tar"
 
 build_base() {
   log "base: mmdebstrap $suite arm64 (${#packages[@]} packages requested) -> $base_tar"
@@ -156,6 +146,21 @@ build_base() {
 # stamp LOG: prefixes each line with the seconds since the build began, and keeps a copy in LOG.
 stamp() { while IFS= read -r line; do printf '[base %4ds] %s\n' "$(( $(date +%s) - t_start ))" "$line"; done | tee "$1"; }
 
+# The cache key: the package list, the sources, the files the hooks copy in, and the text of build_base itself
+# (its mmdebstrap options and hooks). Change any of them and the base is rebuilt.
+base_recipe() {
+  cat <<EOF
+packages: ${packages[*]}
+sources: ${sources[*]}
+EOF
+  cat "$root/rootfs/image/etc/apt/preferences.d/router-kernel-backports" \
+      "$root/rootfs/image/etc/default/raspi-firmware" "$root/rootfs/image/etc/default/raspi-firmware-custom" \
+      "$root/rootfs/image/etc/initramfs-tools/conf.d/router.conf"
+  declare -f build_base stamp
+}
+base_key=$(base_recipe | sha256sum | cut -c1-16)
+base_tar="$cache/base-$suite-arm64-$base_key.tar"
+
 if [ -s "$base_tar" ] && [ "${ROUTER_IMAGE_REBUILD:-0}" != 1 ]; then
   log "base: cached $base_tar"
 else
@@ -201,7 +206,8 @@ rm -f "$rootfs/tmp/$(basename "$deb")"
 log "rootfs: enabling units"
 in_root systemctl enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
   nftables.service ssh.service router-ssh-hostkeys.service systemd-time-wait-sync.service \
-  wpa_supplicant@wlan0.service routerd.service routerd-firstboot.service
+  routerd.service routerd-firstboot.service
+# wpa_supplicant@wlan0 is started by a udev rule when wlan0 appears (rootfs/image/etc/udev/rules.d/70-router-wlan0.rules).
 # Nothing but explicit configuration changes goes to flash in normal running: no daily apt downloads, no daily
 # dpkg database backups, no e2scrub (needs LVM anyway). The stock wpa_supplicant.service (D-Bus) is not used.
 in_root systemctl disable apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer \

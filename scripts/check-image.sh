@@ -124,8 +124,20 @@ check "kernel modules for the image's kernel" ext_exists "/usr/lib/modules/${ker
 # the restrictive world domain whatever country wpa_supplicant.conf names.
 regdb_status=$(ext_cat /var/lib/dpkg/status | grep -A1 -x 'Package: wireless-regdb' | sed -n 's/^Status: //p')
 check "wireless-regdb installed (dpkg status: ${regdb_status:-none})" test "$regdb_status" = "install ok installed"
-check "Wi-Fi regulatory database /usr/lib/firmware/regulatory.db and its signature .p7s" \
-  bash -c 'for f in regulatory.db regulatory.db.p7s; do debugfs -R "stat /usr/lib/firmware/$f" "$1" 2>&1 | grep -q "^Inode:" || exit 1; done' _ "$ext"
+# Debian installs them as symlinks through /etc/alternatives (regulatory.db -> ... -> regulatory.db-debian): follow
+# the links (absolute or relative to their folder) to a regular file.
+resolve() {
+  local p="$1" t i
+  for i in 1 2 3 4; do
+    t=$(link_target "$p"); [ -n "$t" ] || break
+    case "$t" in /*) p="$t" ;; *) p="$(dirname "$p")/$t" ;; esac
+  done
+  dbg "stat $p" | grep -q 'Type: regular' && echo "$p"
+}
+for f in regulatory.db regulatory.db.p7s; do
+  target=$(resolve "/usr/lib/firmware/$f")
+  check "Wi-Fi regulatory database: /usr/lib/firmware/$f leads to a file (${target:-none})" test -n "$target"
+done
 
 echo "check-image: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
