@@ -9,7 +9,7 @@
 #                              its unit
 #   ROUTER_BOOT_TUNNEL=kernel  stage 2 with the guest kernel's WireGuard instead of routerd: checks the harness itself
 #                              (network path, keys, timing)
-#   ROUTER_BOOT_TIMEOUT=1200   seconds for the whole boot test (QEMU is always killed by then); 2.5-11 min measured
+#   ROUTER_BOOT_TIMEOUT=1200   seconds for the whole boot test (QEMU is always killed by then); 2.3-10.3 min measured
 #                              here, depending on the load other work puts on the 2 cores (load average 3 to 30)
 #   ROUTER_BOOT_CPU=cortex-a53 QEMU CPU model (max also works); ROUTER_BOOT_KEEP=1 keeps the work folder
 # Needs root: qemu-system-arm (qemu-system-aarch64), mtools, e2fsprogs (debugfs), fdisk (sfdisk), openssh-client,
