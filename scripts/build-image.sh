@@ -15,8 +15,11 @@
 #  1. base: mmdebstrap --architectures=arm64 trixie with every Debian package of the image, cached as a tarball keyed
 #     by the package list and this script's base recipe. The kernel comes from trixie-backports (Pi 5 needs >= 6.17).
 #     update-initramfs is diverted to a no-op while packages install (the kernel and the triggers of udev, systemd,
-#     raspi-firmware would each rebuild it under emulation) and runs exactly once at the end; raspi-firmware's hook
-#     then copies kernel, initrd, DTBs and firmware to /boot/firmware and writes config.txt and cmdline.txt.
+#     raspi-firmware would each rebuild it under emulation) and runs exactly once at the end (zstd level 1:
+#     rootfs/image/etc/initramfs-tools/conf.d/router.conf); raspi-firmware's hook then copies kernel, initrd, DTBs and
+#     firmware to /boot/firmware and writes config.txt and cmdline.txt. Everything runs under qemu-user, so the
+#     recipe avoids work: dpkg under eatmydata (no fsync), no man pages, docs or locales unpacked, downloaded .debs
+#     kept in the cache (debs/) for the next cold build. The log (base-KEY.log) has a timestamp per line.
 #  2. rootfs: the base plus rootfs/image/ laid over it, routerd's .deb installed with dpkg -i (the update path of a
 #     deployed gateway), units enabled, SSH host keys removed (generated on first boot), raspi-firmware's hook re-run
 #     so config.txt/cmdline.txt reflect rootfs/image/etc/default/raspi-firmware*.
@@ -73,11 +76,13 @@ log "mirror: $mirror (security: $security_mirror), suite $suite + $suite-backpor
 # initramfs hook is an initramfs-tools hook. zstd compresses the initramfs fast.
 # systemd-resolved: systemd-networkd's DHCP-provided DNS, resolv.conf managed, no extra daemon to configure.
 # wireguard-tools: `wg show` against routerd's UAPI socket, and `wg genkey` as the first-boot fallback.
+# wireless-regdb: the signed regulatory database (regulatory.db) that brcmfmac's cfg80211 loads; without it Wi-Fi
+# (the Zero 2 W's only network) stays on the world-roaming channel set.
 packages=(
   raspi-firmware linux-image-arm64/$suite-backports firmware-brcm80211 initramfs-tools zstd
   systemd systemd-sysv udev dbus systemd-timesyncd systemd-resolved
   openssh-server nftables iproute2 libgpiod3 wpasupplicant ca-certificates
-  e2fsprogs dosfstools kmod netbase procps iputils-ping wireguard-tools nano
+  e2fsprogs dosfstools kmod netbase procps iputils-ping wireguard-tools nano wireless-regdb
 )
 sources=(
   "deb $mirror $suite main non-free-firmware"
@@ -87,46 +92,74 @@ sources=(
 )
 mkdir -p "$cache" "$out"
 
-# The base recipe below (hooks included) is part of the cache key: change it and the base is rebuilt.
-base_recipe() {
-  cat <<EOF
-packages: ${packages[*]}
-sources: ${sources[*]}
-recipe-version: 3
-EOF
-  cat "$root/rootfs/image/etc/apt/preferences.d/router-kernel-backports" \
-      "$root/rootfs/image/etc/default/raspi-firmware"
-}
-base_key=$(base_recipe | sha256sum | cut -c1-16)
-base_tar="$cache/base-$suite-arm64-$base_key.tar"
 
 build_base() {
   log "base: mmdebstrap $suite arm64 (${#packages[@]} packages requested) -> $base_tar"
   local mode=root
   local tmp="$base_tar.part"
+  local debs="$cache/debs"     # downloaded .debs, kept between builds (apt checks their hashes against the index)
+  local blog="$cache/base-$base_key.log"
   rm -f "$tmp"
+  mkdir -p "$debs"
   # Hooks run on the host with $1 = the new root. Order matters:
-  #  setup-hook: apt pin for the backports kernel, before apt resolves anything.
-  #  essential-hook (after the Essential set, before the rest): /etc/default/raspi-firmware (ROOTPART) in place
-  #    before the kernel and raspi-firmware configure, and update-initramfs diverted to a no-op.
-  #  customize-hook: undo the diversion, build the initramfs once; its post-update hook runs raspi-firmware's.
-  mmdebstrap --mode="$mode" --format=tar --variant=apt --architectures=arm64 --components=main,non-free-firmware \
+  #  hook-dir eatmydata (mmdebstrap's own): dpkg runs without fsync; the wrapper is removed before the tarball.
+  #  setup-hook: apt pin for the backports kernel, before apt resolves anything; cached .debs copied in
+  #    (--skip=download/empty and essential/unlink keep them, and the new ones, until sync-out).
+  #  essential-hook (after the Essential set, before the rest): /etc/default/raspi-firmware (ROOTPART) and the
+  #    initramfs settings in place before the kernel and raspi-firmware configure, update-initramfs diverted to a
+  #    no-op.
+  #  customize-hook: .debs copied out to the cache, the diversion undone, the initramfs built once; its post-update
+  #    hook runs raspi-firmware's.
+  # Every output line gets the seconds since the build began, so the log shows where the time goes.
+  # The system PATH: mmdebstrap runs its helper mmtarfilter (python3) once per extracted package; a python3 shim
+  # earlier in PATH (pyenv on the development machine) added seconds per package.
+  env PATH=/usr/sbin:/usr/bin:/sbin:/bin mmdebstrap --mode="$mode" --format=tar --variant=apt --architectures=arm64 --components=main,non-free-firmware \
     --aptopt='APT::Install-Recommends "false"' --dpkgopt=force-confdef --dpkgopt=force-confold \
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --skip=download/empty --skip=essential/unlink \
+    --hook-dir=/usr/share/mmdebstrap/hooks/eatmydata \
     --include="${packages[*]}" \
     --setup-hook="mkdir -p \"\$1/etc/apt/preferences.d\" && cp '$root/rootfs/image/etc/apt/preferences.d/router-kernel-backports' \"\$1/etc/apt/preferences.d/\"" \
-    --essential-hook="mkdir -p \"\$1/etc/default\" && cp '$root/rootfs/image/etc/default/raspi-firmware' '$root/rootfs/image/etc/default/raspi-firmware-custom' \"\$1/etc/default/\"" \
+    --setup-hook='mkdir -p "$1/var/cache/apt/archives"' \
+    --setup-hook="sync-in $debs /var/cache/apt/archives" \
+    --essential-hook="mkdir -p \"\$1/etc/default\" \"\$1/etc/initramfs-tools/conf.d\" && cp '$root/rootfs/image/etc/default/raspi-firmware' '$root/rootfs/image/etc/default/raspi-firmware-custom' \"\$1/etc/default/\" && cp '$root/rootfs/image/etc/initramfs-tools/conf.d/router.conf' \"\$1/etc/initramfs-tools/conf.d/\"" \
     --essential-hook='chroot "$1" dpkg-divert --quiet --local --rename --add /usr/sbin/update-initramfs' \
     --essential-hook='mkdir -p "$1/usr/sbin" && printf "#!/bin/sh\necho \"update-initramfs: deferred by the image build\" >&2\nexit 0\n" > "$1/usr/sbin/update-initramfs" && chmod 755 "$1/usr/sbin/update-initramfs"' \
+    --customize-hook="sync-out /var/cache/apt/archives $debs" \
     --customize-hook='rm -f "$1/usr/sbin/update-initramfs" && chroot "$1" dpkg-divert --quiet --local --rename --remove /usr/sbin/update-initramfs' \
-    --customize-hook='kver=$(ls "$1/boot" | sed -n "s/^vmlinuz-//p" | sort -V | tail -n 1); [ -n "$kver" ] || { echo "no kernel in /boot" >&2; exit 1; }; echo "initramfs for $kver (once)"; chroot "$1" update-initramfs -c -k "$kver"' \
+    --customize-hook='kver=$(ls "$1/boot" | sed -n "s/^vmlinuz-//p" | sort -V | tail -n 1); [ -n "$kver" ] || { echo "no kernel in /boot" >&2; exit 1; }; echo "initramfs for $kver (once)"; chroot "$1" update-initramfs -c -k "$kver" && echo "initramfs: done, $(du -h "$1/boot/initrd.img-$kver" | cut -f1)"' \
     --customize-hook='ls -la "$1/boot" "$1/boot/firmware" | head -n 80' \
-    "$suite" "$tmp" "${sources[@]}"
+    "$suite" "$tmp" "${sources[@]}" 2>&1 | stamp "$blog"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || die "mmdebstrap failed (log: $blog)"
+  rm -f "$debs"/partial/* 2>/dev/null || true
   mv "$tmp" "$base_tar"
-  log "base: done ($(du -h "$base_tar" | cut -f1))"
+  log "base: done ($(du -h "$base_tar" | cut -f1)); .deb cache $(du -sh "$debs" | cut -f1); log $blog"
+  # Where the time went: seconds from one mmdebstrap phase line ("I: ...") to the next.
+  echo "  base phases (s):"
+  awk '{ t=$2; sub(/s\]/,"",t) }
+       /^\[base +[0-9]+s\] (I: |initramfs)/ { if (name!="") printf "    %5d  %s\n", t-prev, name;
+         name=$0; sub(/^\[base +[0-9]+s\] /,"",name); name=substr(name,1,100); prev=t }
+       END { printf "    %5d  %s\n", t-prev, name }' "$blog"
 }
+# stamp LOG: prefixes each line with the seconds since the build began, and keeps a copy in LOG.
+stamp() { while IFS= read -r line; do printf '[base %4ds] %s\n' "$(( $(date +%s) - t_start ))" "$line"; done | tee "$1"; }
+
+# The cache key: the package list, the sources, the files the hooks copy in, and the text of build_base itself
+# (its mmdebstrap options and hooks). Change any of them and the base is rebuilt.
+base_recipe() {
+  cat <<EOF
+packages: ${packages[*]}
+sources: ${sources[*]}
+EOF
+  cat "$root/rootfs/image/etc/apt/preferences.d/router-kernel-backports" \
+      "$root/rootfs/image/etc/default/raspi-firmware" "$root/rootfs/image/etc/default/raspi-firmware-custom" \
+      "$root/rootfs/image/etc/initramfs-tools/conf.d/router.conf"
+  declare -f build_base stamp
+}
+base_key=$(base_recipe | sha256sum | cut -c1-16)
+base_tar="$cache/base-$suite-arm64-$base_key.tar"
 
 if [ -s "$base_tar" ] && [ "${ROUTER_IMAGE_REBUILD:-0}" != 1 ]; then
   log "base: cached $base_tar"
@@ -173,7 +206,8 @@ rm -f "$rootfs/tmp/$(basename "$deb")"
 log "rootfs: enabling units"
 in_root systemctl enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
   nftables.service ssh.service router-ssh-hostkeys.service systemd-time-wait-sync.service \
-  wpa_supplicant@wlan0.service routerd.service routerd-firstboot.service
+  routerd.service routerd-firstboot.service
+# wpa_supplicant@wlan0 is started by a udev rule when wlan0 appears (rootfs/image/etc/udev/rules.d/70-router-wlan0.rules).
 # Nothing but explicit configuration changes goes to flash in normal running: no daily apt downloads, no daily
 # dpkg database backups, no e2scrub (needs LVM anyway). The stock wpa_supplicant.service (D-Bus) is not used.
 in_root systemctl disable apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer \

@@ -104,6 +104,9 @@ check "routerd.service enabled ($wants/routerd.service)" test "$(link_target $wa
 for u in routerd-firstboot.service systemd-networkd.service nftables.service ssh.service router-ssh-hostkeys.service systemd-timesyncd.service; do
   check "$u enabled" bash -c '[ -n "$1" ]' _ "$(link_target "$wants/$u")$(link_target "/etc/systemd/system/sysinit.target.wants/$u")"
 done
+check "Wi-Fi: wpa_supplicant@wlan0 started by udev when wlan0 appears, not waited for at boot" \
+  bash -c 'grep -q "SYSTEMD_WANTS}+=\"wpa_supplicant@wlan0.service\"" <<<"$1" && [ -z "$2" ]' _ \
+  "$(ext_cat /etc/udev/rules.d/70-router-wlan0.rules)" "$(link_target "$wants/wpa_supplicant@wlan0.service")"
 hostkeys=$(ext_names /etc/ssh | grep -c '^ssh_host_' || true)
 check "no SSH host keys in the image (/etc/ssh/ssh_host_*: $hostkeys)" test "$hostkeys" -eq 0
 check "sshd: key-only, authorized_keys from the boot partition" \
@@ -117,6 +120,24 @@ check "/etc/default/raspi-firmware: ROOTPART=LABEL=RASPIROOT" grep -qx 'ROOTPART
 check "/etc/machine-id empty (made on first boot)" test -z "$(ext_cat /etc/machine-id)"
 check "/boot/firmware is an empty mount point on the root" test -z "$(ext_names /boot/firmware)"
 check "kernel modules for the image's kernel" ext_exists "/usr/lib/modules/${kernel#vmlinuz-}"
+# cfg80211 loads the signed regulatory database at boot; without it the Wi-Fi (the Zero 2 W's only network) keeps
+# the restrictive world domain whatever country wpa_supplicant.conf names.
+regdb_status=$(ext_cat /var/lib/dpkg/status | grep -A1 -x 'Package: wireless-regdb' | sed -n 's/^Status: //p')
+check "wireless-regdb installed (dpkg status: ${regdb_status:-none})" test "$regdb_status" = "install ok installed"
+# Debian installs them as symlinks through /etc/alternatives (regulatory.db -> ... -> regulatory.db-debian): follow
+# the links (absolute or relative to their folder) to a regular file.
+resolve() {
+  local p="$1" t i
+  for i in 1 2 3 4; do
+    t=$(link_target "$p"); [ -n "$t" ] || break
+    case "$t" in /*) p="$t" ;; *) p="$(dirname "$p")/$t" ;; esac
+  done
+  dbg "stat $p" | grep -q 'Type: regular' && echo "$p"
+}
+for f in regulatory.db regulatory.db.p7s; do
+  target=$(resolve "/usr/lib/firmware/$f")
+  check "Wi-Fi regulatory database: /usr/lib/firmware/$f leads to a file (${target:-none})" test -n "$target"
+done
 
 echo "check-image: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
