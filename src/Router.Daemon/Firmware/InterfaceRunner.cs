@@ -54,7 +54,8 @@ internal sealed class InterfaceRunner : IDisposable
         UapiServer? uapi = null;
         try
         {
-            device = new Device(tun, OpenBind, clock: null, timestamps: timestamps);
+            device = new Device(tun, OpenBind, clock: null, timestamps: timestamps) { LinkProbe = () => TunnelHost.ProbeLink(tun) };
+            device.SetUp(false); // the link is still down: the configuration below must not start handshakes yet
             runner = new InterfaceRunner(config, tun, device, uapi = new UapiServer(tun.Name, new UapiDeviceAdapter(device)) { Log = Log.Verbose });
             device.Faulted += e =>
             {
@@ -75,6 +76,7 @@ internal sealed class InterfaceRunner : IDisposable
             }
             device.Start();
             runner.ConfigureLink(config, null);
+            device.SetUp(TunnelHost.LinkIsUp(tun)); // up now (ConfigureLink); from here on link events drive it
             Log.Info($"{config.Name}: up with {config.Peers.Count} peer(s), listening on UDP {device.ListenPort}; UAPI on {uapi.SocketPath}");
             return runner;
         }
@@ -99,6 +101,8 @@ internal sealed class InterfaceRunner : IDisposable
 
     private void OnTunEvent(TunEvent e)
     {
+        if (e is TunEvent.Up or TunEvent.Down)
+            TunnelHost.FollowLink(_device, _tun); // ip link set down: no handshakes or keepalives until it is up again
         if (e == TunEvent.Deleted)
         {
             _lost = true;
