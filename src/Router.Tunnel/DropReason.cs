@@ -32,13 +32,17 @@ public enum DropReason
     StagedOverflow,
     /// <summary>Cookie reply that matches no handshake or fails to decrypt.</summary>
     BadCookieReply,
+    /// <summary>The interface is down: nothing is sent or accepted, and what was staged is dropped.</summary>
+    InterfaceDown,
+    /// <summary>The crypto pipeline was full: the read was dropped so that queues stay short and TCP backs off.</summary>
+    QueueFull,
 }
 
 /// <summary>Thread-safe counters, one per <see cref="DropReason"/>.</summary>
 public sealed class DropCounters
 {
     /// <summary>How many reasons there are (the length <see cref="CopyTo"/> needs).</summary>
-    public const int Count = (int)DropReason.BadCookieReply + 1;
+    public const int Count = (int)DropReason.QueueFull + 1;
 
     private readonly long[] _counts = new long[Count];
 

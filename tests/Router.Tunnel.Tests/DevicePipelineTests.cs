@@ -9,13 +9,13 @@ namespace Router.Tunnel.Tests;
 /// <summary>Threaded mode's parallel crypto: per-peer order kept, keys never zeroed under a worker.</summary>
 public sealed class DevicePipelineTests
 {
-    private static (Device A, Device B, FakeTun TunA, FakeTun TunB, FakeNetwork Net, PeerConfig ToB) Pair(int workers, int inlineJobs = 8)
+    private static (Device A, Device B, FakeTun TunA, FakeTun TunB, FakeNetwork Net, PeerConfig ToB) Pair(int workers, int inlineJobs = 8, bool lossless = true)
     {
         var net = new FakeNetwork { AutoDeliver = true };
         var tunA = new FakeTun();
         var tunB = new FakeTun();
-        var a = new Device(tunA, (port, _) => net.Open([127, 0, 0, 1], port)) { CryptoWorkers = workers, InlineJobs = inlineJobs };
-        var b = new Device(tunB, (port, _) => net.Open([127, 0, 0, 2], port)) { CryptoWorkers = workers, InlineJobs = inlineJobs };
+        var a = new Device(tunA, (port, _) => net.Open([127, 0, 0, 1], port)) { CryptoWorkers = workers, InlineJobs = inlineJobs, WaitWhenPipelineFull = lossless };
+        var b = new Device(tunB, (port, _) => net.Open([127, 0, 0, 2], port)) { CryptoWorkers = workers, InlineJobs = inlineJobs, WaitWhenPipelineFull = lossless };
         a.Configure(new DeviceConfig { PrivateKey = SecretKey.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 1 });
         b.Configure(new DeviceConfig { PrivateKey = SecretKey.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 2 });
         var toB = new PeerConfig(b.Snapshot().PublicKey!.Value) { Endpoint = Endpoint.FromBytes([127, 0, 0, 2], 2) };
@@ -79,6 +79,97 @@ public sealed class DevicePipelineTests
             }
             Assert.Equal(0, b.Drops[DropReason.ReplayedCounter]);
             Assert.Equal(0, b.Drops[DropReason.DecryptFailed]);
+        }
+    }
+
+    /// <summary>A bind whose sends wait while the gate is closed: a wire that has stopped draining.</summary>
+    private sealed class GatedBind(FakeBind inner) : IBind
+    {
+        public readonly ManualResetEventSlim Gate = new(true);
+        public ushort Port => inner.Port;
+        public int BatchSize => inner.BatchSize;
+        public int Receive(Span<PacketBuffer> packets) => inner.Receive(packets);
+
+        public void Send(ReadOnlySpan<PacketBuffer> packets)
+        {
+            Gate.Wait(TimeSpan.FromSeconds(30));
+            inner.Send(packets);
+        }
+
+        public void Dispose()
+        {
+            Gate.Set();
+            inner.Dispose();
+        }
+    }
+
+    [Fact]
+    public void AFullPipelineHoldsAtMostPipelineBytesAndDropsTheRest()
+    {
+        // The bufferbloat bound: with the wire stalled, A holds no more than its batches carry and drops what else
+        // it reads (nothing waits unseen in the TUN); what it held leaves in order; an idle reader drops nothing.
+        var net = new FakeNetwork { AutoDeliver = true };
+        var tunA = new FakeTun();
+        var tunB = new FakeTun();
+        GatedBind? gated = null;
+        const int Batches = 4, Bytes = 64 * 1024;
+        var a = new Device(tunA, (port, _) => gated = new GatedBind(net.Open([127, 0, 0, 1], port)))
+            { CryptoWorkers = 2, InlineJobs = 0, BatchesInFlight = Batches, PipelineBytes = Bytes };
+        // B waits rather than drops: this test measures what A drops.
+        var b = new Device(tunB, (port, _) => net.Open([127, 0, 0, 2], port)) { CryptoWorkers = 2, WaitWhenPipelineFull = true };
+        a.Configure(new DeviceConfig { PrivateKey = SecretKey.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 1 });
+        b.Configure(new DeviceConfig { PrivateKey = SecretKey.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 2 });
+        var toB = new PeerConfig(b.Snapshot().PublicKey!.Value) { Endpoint = Endpoint.FromBytes([127, 0, 0, 2], 2) };
+        toB.AllowedIps.Add(new(AllowedIp.Parse("10.0.0.2/32")));
+        var toA = new PeerConfig(a.Snapshot().PublicKey!.Value);
+        toA.AllowedIps.Add(new(AllowedIp.Parse("10.0.0.1/32")));
+        var ca = new DeviceConfig();
+        ca.Peers.Add(toB);
+        a.Configure(ca);
+        var cb = new DeviceConfig();
+        cb.Peers.Add(toA);
+        b.Configure(cb);
+        using (a)
+        using (b)
+        {
+            a.Start();
+            b.Start();
+            EstablishSession(tunA, tunB);
+
+            gated!.Gate.Reset();
+            const int Count = 3000;
+            for (int i = 0; i < Count; i++)
+                tunA.ToRead.Add(Numbered(i, 1400));
+            // Each batch carries Bytes / Batches / MTU packets; a lone packet read meanwhile may wait in the reader's.
+            int held = Batches * (Bytes / Batches / tunA.Mtu) + 1;
+            var watch = Stopwatch.StartNew();
+            while (tunA.ToRead.Count > 0 && watch.Elapsed < TimeSpan.FromSeconds(30))
+                Thread.Sleep(5);
+            Thread.Sleep(200); // the last read is dropped or waits
+            long dropped = a.Drops[DropReason.QueueFull];
+            Assert.InRange(Count - dropped, Batches, held);
+            gated.Gate.Set();
+
+            var received = new List<byte[]>();
+            watch.Restart();
+            while (received.Count < Count - dropped && watch.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                received.AddRange(tunB.TakeWritten());
+                Thread.Sleep(5);
+            }
+            Assert.Equal(Count - dropped, received.Count);
+            Assert.Equal(dropped, a.Drops[DropReason.QueueFull]); // nothing more was dropped once the wire moved
+            for (int i = 1; i < received.Count; i++)
+                Assert.True(BinaryPrimitives.ReadInt32BigEndian(received[i].AsSpan(20)) > BinaryPrimitives.ReadInt32BigEndian(received[i - 1].AsSpan(20)));
+
+            // Idle again: the packet that wakes the reader is carried.
+            Thread.Sleep(100);
+            tunA.ToRead.Add(Numbered(Count, 64));
+            watch.Restart();
+            while (tunB.Written.IsEmpty && watch.Elapsed < TimeSpan.FromSeconds(10))
+                Thread.Sleep(5);
+            Assert.Single(tunB.TakeWritten());
+            Assert.Equal(dropped, a.Drops[DropReason.QueueFull]);
         }
     }
 

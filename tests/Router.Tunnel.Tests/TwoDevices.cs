@@ -23,13 +23,13 @@ internal sealed class TwoDevices : IDisposable
     public readonly List<(ushort Port, uint Mark)> BindRequestsA = new();
     private readonly PacketBuffer _buffer = new();
 
-    public TwoDevices(bool presharedKey = false, bool pskMismatch = false, ITimestampSource? timestampsA = null)
+    public TwoDevices(bool presharedKey = false, bool pskMismatch = false, ITimestampSource? timestampsA = null, Func<bool>? linkProbeA = null)
     {
         A = new Device(TunA, (port, mark) =>
         {
             BindRequestsA.Add((port, mark));
             return Net.Open(AddressA, port);
-        }, Clock, timestampsA);
+        }, Clock, timestampsA) { LinkProbe = linkProbeA };
         B = new Device(TunB, (port, _) => Net.Open(AddressB, port), Clock);
         KeyA = Identity(A, PortA);
         KeyB = Identity(B, PortB);

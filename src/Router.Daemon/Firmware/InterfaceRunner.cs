@@ -69,6 +69,7 @@ internal sealed class InterfaceRunner : IDisposable
             runner = new InterfaceRunner(config, parts);
             runner.ConfigureDevice();
             runner.ConfigureLink(config, mtuChanged: true);
+            parts.Device.SetUp(TunnelHost.LinkIsUp(parts.Tun)); // up now (ConfigureLink); from here on link events drive it
             Log.Info($"{config.Name}: up with {config.Peers.Count} peer(s), listening on UDP {parts.Device.ListenPort}; UAPI on {parts.Uapi.SocketPath}");
             return runner;
         }
@@ -98,6 +99,7 @@ internal sealed class InterfaceRunner : IDisposable
         {
             ConfigureDevice();
             ConfigureLink(Config, mtuChanged: true);
+            _device.SetUp(TunnelHost.LinkIsUp(_tun));
         }
         catch
         {
@@ -114,7 +116,8 @@ internal sealed class InterfaceRunner : IDisposable
         Device? device = null;
         try
         {
-            device = new Device(tun, OpenBind, clock: null, timestamps: timestamps);
+            device = new Device(tun, OpenBind, clock: null, timestamps: timestamps) { LinkProbe = () => TunnelHost.ProbeLink(tun) };
+            device.SetUp(false); // the link is still down: the configuration that follows must not start handshakes yet
             device.Faulted += e =>
             {
                 if (runner() is { } r)
@@ -189,6 +192,8 @@ internal sealed class InterfaceRunner : IDisposable
 
     private void OnTunEvent(TunEvent e)
     {
+        if (e is TunEvent.Up or TunEvent.Down)
+            TunnelHost.FollowLink(_device, _tun); // ip link set down: no handshakes or keepalives until it is up again
         if (e == TunEvent.Deleted)
         {
             _lost = true;

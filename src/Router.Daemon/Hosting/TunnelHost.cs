@@ -41,10 +41,13 @@ internal sealed class TunnelHost : IDisposable
         UapiServer? uapi = null;
         try
         {
-            device = new Device(tun, OpenBind);
+            device = new Device(tun, OpenBind) { LinkProbe = () => ProbeLink(tun) };
             uapi = new UapiServer(tun.Name, new UapiDeviceAdapter(device) { Changed = changed }) { Log = Log.Verbose };
             host = new TunnelHost(tun.Name, tun, device, uapi);
             device.Faulted += e => host.RequestStop($"engine fault: {e.Message}");
+            // wireguard-go creates the link down and wg-quick sets it up after configuring: until then no handshake.
+            // Read after host is set, so a change from here on arrives as an event and this is never the stale one.
+            device.SetUp(LinkIsUp(tun));
             device.Start();
             Log.Info($"interface {tun.Name} is up; UAPI on {uapi.SocketPath}");
             return host;
@@ -69,10 +72,47 @@ internal sealed class TunnelHost : IDisposable
         return bind;
     }
 
+    /// <summary>IFF_UP (linux/if.h) of the TUN link, read from the kernel.</summary>
+    internal static bool LinkIsUp(Tun tun) => (tun.Rtnetlink.GetLink(tun.InterfaceIndex).Flags & 0x1) != 0;
+
+    /// <summary>Whether the link is up, false when it cannot be read (gone).</summary>
+    internal static bool ProbeLink(Tun tun)
+    {
+        try
+        {
+            return LinkIsUp(tun);
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Sets the device up or down as the link is now. Called on an up/down event, it asks the kernel rather than
+    /// trusting the event: events arrive late, and the first one after start (an MTU or address change while still
+    /// down) would otherwise take the device down after it went up, killing the handshake just sent.
+    /// </summary>
+    internal static void FollowLink(Device device, Tun tun)
+    {
+        try
+        {
+            device.SetUp(LinkIsUp(tun));
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            // The link is gone: the Deleted event follows.
+        }
+    }
+
     private void OnTunEvent(TunEvent e)
     {
         switch (e)
         {
+            case TunEvent.Up or TunEvent.Down:
+                FollowLink(_device, _tun);
+                Log.Verbose($"interface {e.ToString().ToLowerInvariant()}");
+                break;
             case TunEvent.Deleted:
                 RequestStop($"interface {InterfaceName} was deleted");
                 break;

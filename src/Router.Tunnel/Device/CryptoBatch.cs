@@ -82,8 +82,9 @@ internal sealed class CryptoBatch
 }
 
 /// <summary>
-/// A fixed set of <see cref="CryptoBatch"/>es: renting blocks when all are in flight, which is the pipeline's
-/// back-pressure (the reader waits instead of queueing without bound).
+/// A fixed set of <see cref="CryptoBatch"/>es: the bound on what is in flight in one direction of the pipeline.
+/// The readers take one with <see cref="TryRent"/> after each read and drop the read when none is free
+/// (Device.Threads.cs says why dropping, not waiting).
 /// </summary>
 /// <remarks>Thread-safe. Allocates only when the MTU outgrows the buffers.</remarks>
 internal sealed class BatchPool
@@ -112,6 +113,14 @@ internal sealed class BatchPool
     public CryptoBatch Rent(int capacity)
     {
         _available.Wait();
+        return Take(capacity);
+    }
+
+    /// <summary>A free batch as <see cref="Rent"/> gives, or null at once when every batch is in flight.</summary>
+    public CryptoBatch? TryRent(int capacity) => _available.Wait(0) ? Take(capacity) : null;
+
+    private CryptoBatch Take(int capacity)
+    {
         CryptoBatch batch;
         lock (_lock)
             batch = _free[--_count];

@@ -27,7 +27,8 @@ public sealed partial class Device
     /// or become its jobs (threaded mode: <paramref name="datagrams"/> = its leading buffers) for a crypto worker,
     /// with the replay check and delivery after decryption in <see cref="DrainReceived"/>.
     /// </summary>
-    private void ClassifyDatagrams(ReadOnlySpan<PacketBuffer> datagrams, CryptoBatch? batch)
+    /// <param name="pipelineFull">Threaded mode with every batch in flight: transport messages are dropped unopened.</param>
+    private void ClassifyDatagrams(ReadOnlySpan<PacketBuffer> datagrams, CryptoBatch? batch, bool pipelineFull = false)
     {
         Outbox outbox = _udpOutbox;
         lock (_lock)
@@ -44,6 +45,9 @@ public sealed partial class Device
                 }
                 switch (type)
                 {
+                    case MessageType.Transport when pipelineFull:
+                        _drops.Increment(DropReason.QueueFull);
+                        break;
                     case MessageType.Transport:
                         ReceiveTransport(datagram, i, batch, now, outbox);
                         break;

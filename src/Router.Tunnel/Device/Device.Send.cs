@@ -26,6 +26,7 @@ public sealed partial class Device
     /// </summary>
     private void RouteTunPackets(ReadOnlySpan<PacketBuffer> packets, CryptoBatch? batch)
     {
+        CatchUpWithLink();
         Outbox outbox = _tunOutbox;
         lock (_lock)
         {
@@ -34,6 +35,11 @@ public sealed partial class Device
             for (int i = 0; i < packets.Length; i++)
             {
                 PacketBuffer packet = packets[i];
+                if (!_isUp)
+                {
+                    _drops.Increment(DropReason.InterfaceDown); // read from the TUN's queue just as it went down
+                    continue;
+                }
                 ReadOnlySpan<byte> destination = InnerPacket.Destination(packet.Payload);
                 if (destination.IsEmpty || !HasRoomToSeal(packet))
                 {
@@ -106,7 +112,7 @@ public sealed partial class Device
     /// <summary>Sends what is staged if the current session allows, else asks for a handshake. Needs the lock.</summary>
     private void SendStaged(Peer peer, long now, Outbox outbox)
     {
-        if (peer.Staged.Count == 0)
+        if (peer.Staged.Count == 0 || !_isUp)
             return;
         Keypair? keypair = peer.Keypairs.Current;
         if (keypair is null || !keypair.CanSend(now) || !peer.Endpoint.IsSet)
@@ -173,6 +179,8 @@ public sealed partial class Device
     /// <summary>Sends an empty transport message (or whatever is staged), starting a handshake if needed.</summary>
     private void SendKeepalive(Peer peer, long now, Outbox outbox)
     {
+        if (!_isUp)
+            return; // e.g. a persistent keepalive configured while the interface is down
         if (peer.Staged.Count == 0)
         {
             PacketBuffer empty = _pool.Rent();
@@ -188,6 +196,8 @@ public sealed partial class Device
     /// </summary>
     private void SendInitiation(Peer peer, bool isRetry, long now, Outbox outbox)
     {
+        if (!_isUp)
+            return; // the last guard: a down interface never initiates (kernel: no handshake while down)
         if (!isRetry)
             peer.HandshakeAttempts = 0;
         Handshake hs = peer.Handshake;

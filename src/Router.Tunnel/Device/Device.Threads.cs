@@ -16,7 +16,19 @@ namespace Router.Tunnel;
 //   wg-timers       every 100 ms -> Tick
 //
 // Every packet of a peer goes through the same reader and the same ring, so per-peer order is kept (the rings keep
-// the global order, which implies it). Batches are pooled: a reader with none free waits, bounding memory in flight.
+// the global order, which implies it).
+//
+// Queue bound (bufferbloat). Each direction has BatchesInFlight batches, and a batch carries at most
+// PipelineBytes / BatchesInFlight bytes, so one direction never holds more than PipelineBytes. A reader that finds
+// every batch in flight after a read drops that read (DropReason.QueueFull): a tail drop at a bounded queue, as the
+// kernel drops when its ring of MAX_QUEUED_PACKETS is full and wireguard-go 2022 loses packets when the TUN queue
+// overflows. Waiting for a batch instead only moves the queue out of sight: the TUN queue orphans its packets
+// (tun_net_xmit), so TCP's small-queue limit never applies, and with TSO each of its 500 slots holds a 64 KiB
+// super-packet, so it never overflows either; TCP fills it up to the receive window. Measured with the bench script
+// on 2 busy cores (ping under 4 TCP streams): waiting, 40-220 ms; one drop per full read, 36-43 ms; this, 4-6 ms
+// in three runs of four, 31 in one (wireguard-go 2022: 9-12 ms), at a TCP retransmit rate like wireguard-go's, which
+// costs single-stream throughput (PERFORMANCE.md). On the UDP side a wait would queue in the 7 MiB socket buffer.
+// A read of one packet is never dropped: nothing stands queued behind it (a ping, a handshake); it waits instead.
 public sealed partial class Device
 {
     private readonly ManualResetEventSlim _stopping = new(false);
@@ -35,6 +47,25 @@ public sealed partial class Device
     /// <summary>Batches in flight per direction in threaded mode (each holds up to the TUN's or bind's batch size).</summary>
     public int BatchesInFlight { get; init; } = Math.Max(4, 2 * Environment.ProcessorCount);
 
+    /// <summary>
+    /// Bytes of packets in flight per direction in threaded mode, at most; what does not fit is dropped (see the
+    /// header). 2.8 ms of a 1.5 Gbit/s flow, a third of the kernel's 1024-packet ring at MTU 1420: enough for the
+    /// workers never to run dry. At least one packet per batch is always carried, whatever the MTU.
+    /// </summary>
+    public int PipelineBytes { get; init; } = DefaultPipelineBytes;
+
+    internal const int DefaultPipelineBytes = 512 * 1024;
+
+    /// <summary>
+    /// The readers wait for a free batch instead of dropping what they read. Only for in-memory pipelines whose
+    /// source has no congestion control to slow it down (order and allocation tests): a real TUN must not wait.
+    /// </summary>
+    public bool WaitWhenPipelineFull { get; init; }
+
+    /// <summary>Packets one batch may carry so that <see cref="PipelineBytes"/> holds for packets of <paramref name="size"/> bytes.</summary>
+    private int PacketsPerBatch(int size, int batchSize) =>
+        Math.Clamp(PipelineBytes / Math.Max(1, BatchesInFlight) / Math.Max(1, size), 1, batchSize);
+
     /// <summary>Raised (on the failing thread) when a worker thread stops on an unexpected exception.</summary>
     public event Action<Exception>? Faulted;
 
@@ -47,11 +78,13 @@ public sealed partial class Device
         int tunBatch = Math.Max(1, _tun.BatchSize);
         int bindBatch = Math.Max(1, Volatile.Read(ref _bind)?.BatchSize ?? 128);
         _drainDelivered = new PacketBuffer[bindBatch];
-        _sendBatches = new BatchPool(isSend: true, BatchesInFlight, tunBatch, SendBufferCapacity());
-        _receiveBatches = new BatchPool(isSend: false, BatchesInFlight, bindBatch, PacketBuffer.MaxPayload);
-        _sendRing = new OrderedRing(BatchesInFlight, DrainSent);
-        _receiveRing = new OrderedRing(BatchesInFlight, DrainReceived);
-        _work = new WorkQueue(2 * BatchesInFlight + Math.Max(1, CryptoWorkers));
+        // One batch more than may be in flight: the one each reader holds to read into.
+        int batches = Math.Max(1, BatchesInFlight) + 1;
+        _sendBatches = new BatchPool(isSend: true, batches, tunBatch, SendBufferCapacity());
+        _receiveBatches = new BatchPool(isSend: false, batches, bindBatch, PacketBuffer.MaxPayload);
+        _sendRing = new OrderedRing(batches, DrainSent);
+        _receiveRing = new OrderedRing(batches, DrainReceived);
+        _work = new WorkQueue(2 * batches + Math.Max(1, CryptoWorkers));
         _workers = new Thread[Math.Max(1, CryptoWorkers)];
         for (int i = 0; i < _workers.Length; i++)
             _workers[i] = StartThread($"wg-crypto-{i}", CryptoLoop);
@@ -113,26 +146,42 @@ public sealed partial class Device
     /// <summary>TUN buffers hold the MTU (the kernel never hands a TUN reader more), rounded up; small RSS.</summary>
     private int SendBufferCapacity() => Math.Min(PacketBuffer.MaxPayload, (Mtu + 511) & ~511);
 
+    /// <summary>
+    /// Reads the TUN into the batch in hand, then trades it for a free one; with every batch in flight, the read is
+    /// dropped (the header says why). Deciding after the read means a reader that slept through an idle spell never
+    /// drops what wakes it.
+    /// </summary>
     private void TunLoop()
     {
         BatchPool pool = _sendBatches!;
+        CryptoBatch batch = pool.Rent(SendBufferCapacity());
         while (!_stopping.IsSet)
         {
-            CryptoBatch batch = pool.Rent(SendBufferCapacity());
-            int count = _tun.Read(batch.Packets);
+            int limit = PacketsPerBatch(Mtu, batch.Packets.Length);
+            int count = _tun.Read(batch.Packets.AsSpan(0, limit));
             if (count <= 0)
+                break;
+            CryptoBatch? next = pool.TryRent(SendBufferCapacity());
+            if (next is null && count > 1 && !WaitWhenPipelineFull)
             {
-                pool.Return(batch);
-                return;
+                for (int i = 0; i < count; i++)
+                    _drops.Increment(DropReason.QueueFull); // full: this read goes (see the header)
+                batch.Clear();
+                continue;
             }
+            next ??= pool.Rent(SendBufferCapacity()); // a lone packet waits: nothing is queued behind it
             RouteTunPackets(batch.Packets.AsSpan(0, count), batch);
             Submit(batch, pool, _sendRing!);
+            batch = next;
         }
+        pool.Return(batch);
     }
 
+    /// <summary>As <see cref="TunLoop"/>: a receive with every batch in flight keeps its handshakes, drops its data.</summary>
     private void UdpLoop()
     {
         BatchPool pool = _receiveBatches!;
+        CryptoBatch batch = pool.Rent(0);
         while (!_stopping.IsSet)
         {
             IBind? bind = Volatile.Read(ref _bind);
@@ -141,28 +190,43 @@ public sealed partial class Device
                 _stopping.Wait(ImplementationConstants.TimerResolution);
                 continue;
             }
-            CryptoBatch batch = pool.Rent(0);
+            int limit = PacketsPerBatch(Mtu + TransportOverhead, Math.Min(batch.Packets.Length, Math.Max(1, bind.BatchSize)));
             int count;
             try
             {
-                count = bind.Receive(batch.Packets.AsSpan(0, Math.Min(batch.Packets.Length, Math.Max(1, bind.BatchSize))));
+                count = bind.Receive(batch.Packets.AsSpan(0, limit));
             }
             catch (ObjectDisposedException)
             {
-                pool.Return(batch);
+                batch.Clear();
                 continue; // rebound by Configure: pick up the new bind
             }
             if (count <= 0)
             {
-                pool.Return(batch);
+                batch.Clear();
                 if (ReferenceEquals(bind, Volatile.Read(ref _bind)) && !_stopping.IsSet)
                     _stopping.Wait(ImplementationConstants.TimerResolution); // closed under us; avoid spinning
                 continue;
             }
+            CryptoBatch? next = pool.TryRent(0);
+            if (next is null && count > 1 && !WaitWhenPipelineFull)
+            {
+                // Full: the read's transport messages go; its handshakes still count, or a flood of data could keep
+                // a session from ever forming.
+                ClassifyDatagrams(batch.Packets.AsSpan(0, count), batch, pipelineFull: true);
+                batch.Clear();
+                continue;
+            }
+            next ??= pool.Rent(0); // a lone datagram waits: nothing is queued behind it
             ClassifyDatagrams(batch.Packets.AsSpan(0, count), batch);
             Submit(batch, pool, _receiveRing!);
+            batch = next;
         }
+        pool.Return(batch);
     }
+
+    /// <summary>What a transport message adds to the inner packet: header, padding to 16 at most, tag.</summary>
+    private const int TransportOverhead = ProtocolConstants.TransportHeaderSize + ProtocolConstants.PaddingMultiple + ProtocolConstants.TagSize;
 
     /// <summary>
     /// Hands a batch with jobs on (publish first: the ring's order is the wire order). A small batch while no

@@ -18,6 +18,8 @@ public sealed partial class Device
         Outbox outbox = _timerOutbox;
         lock (_lock)
         {
+            if (!_isUp)
+                return; // down: every timer was cleared, and nothing may be sent (Device.Link.cs)
             long now = _clock.Now;
             foreach (Peer peer in _peers.All)
                 FireTimers(peer, now, outbox);
@@ -53,7 +55,7 @@ public sealed partial class Device
         {
             // Give up: drop what waited for this handshake; keys go after 3 * REJECT_AFTER_TIME.
             peer.SendKeepaliveAt = 0;
-            PurgeStaged(peer);
+            PurgeStaged(peer, DropReason.StagedOverflow);
             if (peer.ZeroKeyMaterialAt == 0)
                 peer.ZeroKeyMaterialAt = now + 3 * RejectAfterTime.Ticks;
             return;

@@ -133,15 +133,15 @@ public sealed partial class Device : IDisposable
         peer.ForgetHandshake(_peers.Indices);
         peer.Handshake.Destroy();
         peer.Cookies.Clear();
-        PurgeStaged(peer);
+        PurgeStaged(peer, DropReason.StagedOverflow);
         _allowedIps.RemoveByPeer(peer);
     }
 
-    private void PurgeStaged(Peer peer)
+    private void PurgeStaged(Peer peer, DropReason reason)
     {
         while (peer.Staged.TryDequeue(out PacketBuffer? buffer))
         {
-            peer.CountDrop(DropReason.StagedOverflow, _drops);
+            peer.CountDrop(reason, _drops);
             _pool.Return(buffer);
         }
     }
