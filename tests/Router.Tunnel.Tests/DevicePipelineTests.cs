@@ -90,10 +90,10 @@ public sealed class DevicePipelineTests
         public int BatchSize => inner.BatchSize;
         public int Receive(Span<PacketBuffer> packets) => inner.Receive(packets);
 
-        public void Send(ReadOnlySpan<PacketBuffer> packets)
+        public int Send(ReadOnlySpan<PacketBuffer> packets, Span<bool> sent)
         {
             Gate.Wait(TimeSpan.FromSeconds(30));
-            inner.Send(packets);
+            return inner.Send(packets, sent);
         }
 
         public void Dispose()
