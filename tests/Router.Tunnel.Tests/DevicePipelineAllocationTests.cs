@@ -129,8 +129,8 @@ public sealed class DevicePipelineAllocationTests(ITestOutputHelper output)
         bindB.Other = bindA;
         var tunA = new LoopTun();
         var tunB = new LoopTun();
-        using var a = new Device(tunA, (_, _) => bindA) { CryptoWorkers = 2, WaitWhenPipelineFull = true }; // paced by the test, not by TCP
-        using var b = new Device(tunB, (_, _) => bindB) { CryptoWorkers = 2, WaitWhenPipelineFull = true }; // paced by the test, not by TCP
+        using var a = new Device(tunA, (_, _) => bindA) { CryptoWorkers = 2 }; // waits when full (the default): paced by the test, not by TCP
+        using var b = new Device(tunB, (_, _) => bindB) { CryptoWorkers = 2 }; // waits when full (the default): paced by the test, not by TCP
         a.Configure(new DeviceConfig { PrivateKey = SecretKey.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 1 });
         b.Configure(new DeviceConfig { PrivateKey = SecretKey.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 2 });
         var toB = new PeerConfig(b.Snapshot().PublicKey!.Value) { Endpoint = Endpoint.FromBytes([127, 0, 0, 1], 2) };

@@ -14,8 +14,8 @@ public sealed class DevicePipelineTests
         var net = new FakeNetwork { AutoDeliver = true };
         var tunA = new FakeTun();
         var tunB = new FakeTun();
-        var a = new Device(tunA, (port, _) => net.Open([127, 0, 0, 1], port)) { CryptoWorkers = workers, InlineJobs = inlineJobs, WaitWhenPipelineFull = lossless };
-        var b = new Device(tunB, (port, _) => net.Open([127, 0, 0, 2], port)) { CryptoWorkers = workers, InlineJobs = inlineJobs, WaitWhenPipelineFull = lossless };
+        var a = new Device(tunA, (port, _) => net.Open([127, 0, 0, 1], port)) { CryptoWorkers = workers, InlineJobs = inlineJobs, DropWhenPipelineFull = !lossless };
+        var b = new Device(tunB, (port, _) => net.Open([127, 0, 0, 2], port)) { CryptoWorkers = workers, InlineJobs = inlineJobs, DropWhenPipelineFull = !lossless };
         a.Configure(new DeviceConfig { PrivateKey = SecretKey.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 1 });
         b.Configure(new DeviceConfig { PrivateKey = SecretKey.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 2 });
         var toB = new PeerConfig(b.Snapshot().PublicKey!.Value) { Endpoint = Endpoint.FromBytes([127, 0, 0, 2], 2) };
@@ -114,9 +114,9 @@ public sealed class DevicePipelineTests
         GatedBind? gated = null;
         const int Batches = 4, Bytes = 64 * 1024;
         var a = new Device(tunA, (port, _) => gated = new GatedBind(net.Open([127, 0, 0, 1], port)))
-            { CryptoWorkers = 2, InlineJobs = 0, BatchesInFlight = Batches, PipelineBytes = Bytes };
-        // B waits rather than drops: this test measures what A drops.
-        var b = new Device(tunB, (port, _) => net.Open([127, 0, 0, 2], port)) { CryptoWorkers = 2, WaitWhenPipelineFull = true };
+            { CryptoWorkers = 2, InlineJobs = 0, BatchesInFlight = Batches, PipelineBytes = Bytes, DropWhenPipelineFull = true };
+        // B waits rather than drops (the default): this test measures what A drops.
+        var b = new Device(tunB, (port, _) => net.Open([127, 0, 0, 2], port)) { CryptoWorkers = 2 };
         a.Configure(new DeviceConfig { PrivateKey = SecretKey.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 1 });
         b.Configure(new DeviceConfig { PrivateKey = SecretKey.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 2 });
         var toB = new PeerConfig(b.Snapshot().PublicKey!.Value) { Endpoint = Endpoint.FromBytes([127, 0, 0, 2], 2) };

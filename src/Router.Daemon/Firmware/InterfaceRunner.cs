@@ -116,7 +116,7 @@ internal sealed class InterfaceRunner : IDisposable
         Device? device = null;
         try
         {
-            device = new Device(tun, OpenBind, clock: null, timestamps: timestamps) { LinkProbe = () => TunnelHost.ProbeLink(tun) };
+            device = new Device(tun, OpenBind, clock: null, timestamps: timestamps) { LinkProbe = () => TunnelHost.ProbeLink(tun), DropWhenPipelineFull = TunnelHost.DropWhenPipelineFull };
             device.SetUp(false); // the link is still down: the configuration that follows must not start handshakes yet
             device.Faulted += e =>
             {

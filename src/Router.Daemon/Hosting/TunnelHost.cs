@@ -41,7 +41,7 @@ internal sealed class TunnelHost : IDisposable
         UapiServer? uapi = null;
         try
         {
-            device = new Device(tun, OpenBind) { LinkProbe = () => ProbeLink(tun) };
+            device = new Device(tun, OpenBind) { LinkProbe = () => ProbeLink(tun), DropWhenPipelineFull = DropWhenPipelineFull };
             uapi = new UapiServer(tun.Name, new UapiDeviceAdapter(device) { Changed = changed }) { Log = Log.Verbose };
             host = new TunnelHost(tun.Name, tun, device, uapi);
             device.Faulted += e => host.RequestStop($"engine fault: {e.Message}");
@@ -71,6 +71,12 @@ internal sealed class TunnelHost : IDisposable
         Log.Verbose($"UDP bound on port {bind.Port}{(mark != 0 ? $", fwmark 0x{mark:x}" : "")}");
         return bind;
     }
+
+    /// <summary>
+    /// ROUTERD_PIPELINE_DROP=1: the engine drops a read when its pipeline is full instead of waiting (lower latency
+    /// under load, less TCP throughput; Device.Threads.cs says why waiting is the default).
+    /// </summary>
+    internal static bool DropWhenPipelineFull => Environment.GetEnvironmentVariable("ROUTERD_PIPELINE_DROP") == "1";
 
     /// <summary>IFF_UP (linux/if.h) of the TUN link, read from the kernel.</summary>
     internal static bool LinkIsUp(Tun tun) => (tun.Rtnetlink.GetLink(tun.InterfaceIndex).Flags & 0x1) != 0;

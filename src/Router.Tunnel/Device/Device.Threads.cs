@@ -20,15 +20,15 @@ namespace Router.Tunnel;
 //
 // Queue bound (bufferbloat). Each direction has BatchesInFlight batches, and a batch carries at most
 // PipelineBytes / BatchesInFlight bytes, so one direction never holds more than PipelineBytes. A reader that finds
-// every batch in flight after a read drops that read (DropReason.QueueFull): a tail drop at a bounded queue, as the
-// kernel drops when its ring of MAX_QUEUED_PACKETS is full and wireguard-go 2022 loses packets when the TUN queue
-// overflows. Waiting for a batch instead only moves the queue out of sight: the TUN queue orphans its packets
-// (tun_net_xmit), so TCP's small-queue limit never applies, and with TSO each of its 500 slots holds a 64 KiB
-// super-packet, so it never overflows either; TCP fills it up to the receive window. Measured with the bench script
-// on 2 busy cores (ping under 4 TCP streams): waiting, 40-220 ms; one drop per full read, 36-43 ms; this, 4-6 ms
-// in three runs of four, 31 in one (wireguard-go 2022: 9-12 ms), at a TCP retransmit rate like wireguard-go's, which
-// costs single-stream throughput (PERFORMANCE.md). On the UDP side a wait would queue in the 7 MiB socket buffer.
-// A read of one packet is never dropped: nothing stands queued behind it (a ping, a handshake); it waits instead.
+// every batch in flight waits for one (the default) or, with DropWhenPipelineFull, drops that read
+// (DropReason.QueueFull), a tail drop at a bounded queue as the kernel's full MAX_QUEUED_PACKETS ring drops.
+// Waiting moves the queue into the TUN (whose packets are orphaned, so TCP's small-queue limit does not apply) and
+// the UDP socket buffer. Before the TUN and UDP offloads that queue was deep (ping under load 40-220 ms on 2 busy
+// cores) and dropping cut it to 4-9 ms. With the offloads (TUN GRO/TSO, UDP GSO/GRO) the pipeline drains faster
+// than TCP fills it: on a quiet machine, waiting gave 7-9 ms median under load at 1.4-2.3 Gbit/s (wireguard-go
+// 2023: 13 ms at 1.4), while dropping gave 2-3 ms at 0.9 Gbit/s with twice the CPU per GB, because TCP lost whole
+// TSO bursts (PERFORMANCE.md). So the readers wait; the drop stays as an option for links where latency matters
+// more than throughput. A read of one packet never drops: nothing stands queued behind it (a ping, a handshake).
 public sealed partial class Device
 {
     private readonly ManualResetEventSlim _stopping = new(false);
@@ -48,19 +48,19 @@ public sealed partial class Device
     public int BatchesInFlight { get; init; } = Math.Max(4, 2 * Environment.ProcessorCount);
 
     /// <summary>
-    /// Bytes of packets in flight per direction in threaded mode, at most; what does not fit is dropped (see the
-    /// header). 2.8 ms of a 1.5 Gbit/s flow, a third of the kernel's 1024-packet ring at MTU 1420: enough for the
-    /// workers never to run dry. At least one packet per batch is always carried, whatever the MTU.
+    /// Bytes of packets in flight per direction in threaded mode, at most (see the header). 5.6 ms of a 1.5 Gbit/s
+    /// flow, about the kernel's 1024-packet ring at MTU 1420 with 4 batches of 128: enough for the workers never to
+    /// run dry. At least one packet per batch is always carried, whatever the MTU.
     /// </summary>
     public int PipelineBytes { get; init; } = DefaultPipelineBytes;
 
-    internal const int DefaultPipelineBytes = 512 * 1024;
+    internal const int DefaultPipelineBytes = 1024 * 1024;
 
     /// <summary>
-    /// The readers wait for a free batch instead of dropping what they read. Only for in-memory pipelines whose
-    /// source has no congestion control to slow it down (order and allocation tests): a real TUN must not wait.
+    /// The readers drop what they read when every batch is in flight, instead of waiting for one (see the header):
+    /// lower latency under load at the cost of TCP throughput.
     /// </summary>
-    public bool WaitWhenPipelineFull { get; init; }
+    public bool DropWhenPipelineFull { get; init; }
 
     /// <summary>Packets one batch may carry so that <see cref="PipelineBytes"/> holds for packets of <paramref name="size"/> bytes.</summary>
     private int PacketsPerBatch(int size, int batchSize) =>
@@ -162,7 +162,7 @@ public sealed partial class Device
             if (count <= 0)
                 break;
             CryptoBatch? next = pool.TryRent(SendBufferCapacity());
-            if (next is null && count > 1 && !WaitWhenPipelineFull)
+            if (next is null && count > 1 && DropWhenPipelineFull)
             {
                 for (int i = 0; i < count; i++)
                     _drops.Increment(DropReason.QueueFull); // full: this read goes (see the header)
@@ -209,7 +209,7 @@ public sealed partial class Device
                 continue;
             }
             CryptoBatch? next = pool.TryRent(0);
-            if (next is null && count > 1 && !WaitWhenPipelineFull)
+            if (next is null && count > 1 && DropWhenPipelineFull)
             {
                 // Full: the read's transport messages go; its handshakes still count, or a flood of data could keep
                 // a session from ever forming.
