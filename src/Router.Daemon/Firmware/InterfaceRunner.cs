@@ -116,7 +116,7 @@ internal sealed class InterfaceRunner : IDisposable
         Device? device = null;
         try
         {
-            device = new Device(tun, OpenBind, clock: null, timestamps: timestamps) { LinkProbe = () => TunnelHost.ProbeLink(tun), DropWhenPipelineFull = TunnelHost.DropWhenPipelineFull };
+            device = TunnelHost.NewDevice(tun, timestamps);
             device.SetUp(false); // the link is still down: the configuration that follows must not start handshakes yet
             device.Faulted += e =>
             {
@@ -180,14 +180,6 @@ internal sealed class InterfaceRunner : IDisposable
         {
             _device.Dispose(); // closes the TUN: the kernel deletes the interface (if still there) with its addresses and routes
         }
-    }
-
-    private static UdpBind OpenBind(ushort port, uint mark)
-    {
-        UdpBind bind = UdpBind.Open(port);
-        if (mark != 0)
-            bind.SetMark(mark);
-        return bind;
     }
 
     private void OnTunEvent(TunEvent e)

@@ -41,7 +41,7 @@ internal sealed class TunnelHost : IDisposable
         UapiServer? uapi = null;
         try
         {
-            device = new Device(tun, OpenBind) { LinkProbe = () => ProbeLink(tun), DropWhenPipelineFull = DropWhenPipelineFull };
+            device = NewDevice(tun, timestamps: null);
             uapi = new UapiServer(tun.Name, new UapiDeviceAdapter(device) { Changed = changed }) { Log = Log.Verbose };
             host = new TunnelHost(tun.Name, tun, device, uapi);
             device.Faulted += e => host.RequestStop($"engine fault: {e.Message}");
@@ -73,10 +73,31 @@ internal sealed class TunnelHost : IDisposable
     }
 
     /// <summary>
-    /// ROUTERD_PIPELINE_DROP=1: the engine drops a read when its pipeline is full instead of waiting (lower latency
-    /// under load, less TCP throughput; Device.Threads.cs says why waiting is the default).
+    /// The engine drops a read when its pipeline is full (Device.Threads.cs says why); ROUTERD_PIPELINE_DROP=0 makes it
+    /// wait instead (more TCP throughput, a longer queue).
     /// </summary>
-    internal static bool DropWhenPipelineFull => Environment.GetEnvironmentVariable("ROUTERD_PIPELINE_DROP") == "1";
+    internal static bool DropWhenPipelineFull => Environment.GetEnvironmentVariable("ROUTERD_PIPELINE_DROP") != "0";
+
+    /// <summary>ROUTERD_PIPELINE_BYTES: the engine's in-flight bound per direction (64 KiB to 64 MiB).</summary>
+    internal static int PipelineBytes => EnvInt("ROUTERD_PIPELINE_BYTES", 64 << 10, 64 << 20, Device.DefaultPipelineBytes);
+
+    /// <summary>ROUTERD_PIPELINE_BATCHES: batches in flight per direction (2 to 64).</summary>
+    internal static int PipelineBatches => EnvInt("ROUTERD_PIPELINE_BATCHES", 2, 64, Device.DefaultBatchesInFlight);
+
+    private static int EnvInt(string name, int min, int max, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable(name), out int value) && value >= min && value <= max ? value : fallback;
+
+    /// <summary>A device on this TUN with the pipeline settings of the environment.</summary>
+    internal static Device NewDevice(Tun tun, ITimestampSource? timestamps)
+    {
+        return new Device(tun, OpenBind, clock: null, timestamps: timestamps)
+        {
+            LinkProbe = () => ProbeLink(tun),
+            DropWhenPipelineFull = DropWhenPipelineFull,
+            PipelineBytes = PipelineBytes,
+            BatchesInFlight = PipelineBatches,
+        };
+    }
 
     /// <summary>IFF_UP (linux/if.h) of the TUN link, read from the kernel.</summary>
     internal static bool LinkIsUp(Tun tun) => (tun.Rtnetlink.GetLink(tun.InterfaceIndex).Flags & 0x1) != 0;

@@ -20,15 +20,16 @@ namespace Router.Tunnel;
 //
 // Queue bound (bufferbloat). Each direction has BatchesInFlight batches, and a batch carries at most
 // PipelineBytes / BatchesInFlight bytes, so one direction never holds more than PipelineBytes. A reader that finds
-// every batch in flight waits for one (the default) or, with DropWhenPipelineFull, drops that read
-// (DropReason.QueueFull), a tail drop at a bounded queue as the kernel's full MAX_QUEUED_PACKETS ring drops.
-// Waiting moves the queue into the TUN (whose packets are orphaned, so TCP's small-queue limit does not apply) and
-// the UDP socket buffer. Before the TUN and UDP offloads that queue was deep (ping under load 40-220 ms on 2 busy
-// cores) and dropping cut it to 4-9 ms. With the offloads (TUN GRO/TSO, UDP GSO/GRO) the pipeline drains faster
-// than TCP fills it: on a quiet machine, waiting gave 7-9 ms median under load at 1.4-2.3 Gbit/s (wireguard-go
-// 2023: 13 ms at 1.4), while dropping gave 2-3 ms at 0.9 Gbit/s with twice the CPU per GB, because TCP lost whole
-// TSO bursts (PERFORMANCE.md). So the readers wait; the drop stays as an option for links where latency matters
-// more than throughput. A read of one packet never drops: nothing stands queued behind it (a ping, a handshake).
+// every batch in flight either waits for one or, with DropWhenPipelineFull (what routerd runs), drops that read
+// (DropReason.QueueFull): a tail drop at a bounded queue, as the kernel's full MAX_QUEUED_PACKETS ring drops.
+// Waiting only moves the queue out of sight: the TUN queue orphans its packets (tun_net_xmit), so TCP's small-queue
+// limit never applies, and with TSO each of its 500 slots holds a 64 KiB super-packet, so TCP fills it up to its
+// receive window; on the UDP side it queues in the 7 MiB socket buffer. The size of the bound is the trade: measured
+// on 2 quiet cores with the offloads on (ping every 0.1 s under 4 TCP streams, routerd<->routerd), waiting gave
+// 2.0-2.7 Gbit/s with the ping at 6-7 ms; dropping at 4 batches / 1 MiB 1.6-1.8 Gbit/s at 1.4-1.6 ms (TCP loses whole
+// TSO bursts); at 8 batches / 2 MiB 2.1-2.5 Gbit/s at 3.6 ms; at 16 / 4 MiB 2.5-2.7 at 6.4 ms. The defaults are the
+// middle one: wireguard-go 2023's throughput and more, at a ping under load below wireguard-go 2022's.
+// A read of one packet never drops: nothing stands queued behind it (a ping, a handshake); it waits instead.
 public sealed partial class Device
 {
     private readonly ManualResetEventSlim _stopping = new(false);
@@ -45,20 +46,23 @@ public sealed partial class Device
     public int CryptoWorkers { get; init; } = Environment.ProcessorCount;
 
     /// <summary>Batches in flight per direction in threaded mode (each holds up to the TUN's or bind's batch size).</summary>
-    public int BatchesInFlight { get; init; } = Math.Max(4, 2 * Environment.ProcessorCount);
+    public int BatchesInFlight { get; init; } = DefaultBatchesInFlight;
+
+    /// <summary>Four per core, at least eight: enough for every worker to hold one while the readers fill the next.</summary>
+    public static int DefaultBatchesInFlight => Math.Max(8, 4 * Environment.ProcessorCount);
 
     /// <summary>
-    /// Bytes of packets in flight per direction in threaded mode, at most (see the header). 5.6 ms of a 1.5 Gbit/s
-    /// flow, about the kernel's 1024-packet ring at MTU 1420 with 4 batches of 128: enough for the workers never to
-    /// run dry. At least one packet per batch is always carried, whatever the MTU.
+    /// Bytes of packets in flight per direction in threaded mode, at most (see the header): 11 ms of a 1.5 Gbit/s
+    /// flow, about 1,500 packets at MTU 1420, the order of the kernel's 1024-packet ring. At least one packet per batch
+    /// is always carried, whatever the MTU.
     /// </summary>
     public int PipelineBytes { get; init; } = DefaultPipelineBytes;
 
-    internal const int DefaultPipelineBytes = 1024 * 1024;
+    public const int DefaultPipelineBytes = 2 * 1024 * 1024;
 
     /// <summary>
-    /// The readers drop what they read when every batch is in flight, instead of waiting for one (see the header):
-    /// lower latency under load at the cost of TCP throughput.
+    /// The readers drop what they read when every batch is in flight, instead of waiting for one (see the header).
+    /// routerd turns it on; in-memory pipelines whose source has no congestion control leave it off.
     /// </summary>
     public bool DropWhenPipelineFull { get; init; }
 
