@@ -67,20 +67,7 @@ public sealed class DeviceAllocationTests
         var b = new Device(tunB, (_, _) => bindB, clock);
         bindA.Peer = b;
         bindB.Peer = a;
-        var keyA = SecretKey.From(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-        var keyB = SecretKey.From(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-        a.Configure(new DeviceConfig { PrivateKey = keyA, ListenPort = 1 });
-        b.Configure(new DeviceConfig { PrivateKey = keyB, ListenPort = 2 });
-        var toB = new PeerConfig(b.Snapshot().PublicKey!.Value) { Endpoint = Endpoint.FromBytes([127, 0, 0, 1], 2) };
-        toB.AllowedIps.Add(new(AllowedIp.Parse("10.0.0.2/32")));
-        var toA = new PeerConfig(a.Snapshot().PublicKey!.Value);
-        toA.AllowedIps.Add(new(AllowedIp.Parse("10.0.0.1/32")));
-        var ca = new DeviceConfig();
-        ca.Peers.Add(toB);
-        a.Configure(ca);
-        var cb = new DeviceConfig();
-        cb.Peers.Add(toA);
-        b.Configure(cb);
+        DeviceJoin.Join(a, b, [127, 0, 0, 1]);
 
         var batch = new PacketBuffer[4];
         byte[] packet = Ip.V4("10.0.0.1", "10.0.0.2", 1400);

@@ -131,18 +131,7 @@ public sealed class DevicePipelineAllocationTests(ITestOutputHelper output)
         var tunB = new LoopTun();
         using var a = new Device(tunA, (_, _) => bindA) { CryptoWorkers = 2 }; // waits when full (the default): paced by the test, not by TCP
         using var b = new Device(tunB, (_, _) => bindB) { CryptoWorkers = 2 }; // waits when full (the default): paced by the test, not by TCP
-        a.Configure(new DeviceConfig { PrivateKey = SecretKey.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 1 });
-        b.Configure(new DeviceConfig { PrivateKey = SecretKey.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 2 });
-        var toB = new PeerConfig(b.Snapshot().PublicKey!.Value) { Endpoint = Endpoint.FromBytes([127, 0, 0, 1], 2) };
-        toB.AllowedIps.Add(new(AllowedIp.Parse("10.0.0.2/32")));
-        var toA = new PeerConfig(a.Snapshot().PublicKey!.Value);
-        toA.AllowedIps.Add(new(AllowedIp.Parse("10.0.0.1/32")));
-        var ca = new DeviceConfig();
-        ca.Peers.Add(toB);
-        a.Configure(ca);
-        var cb = new DeviceConfig();
-        cb.Peers.Add(toA);
-        b.Configure(cb);
+        DeviceJoin.Join(a, b, [127, 0, 0, 1]);
         a.Start();
         b.Start();
 

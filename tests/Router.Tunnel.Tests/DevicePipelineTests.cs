@@ -16,18 +16,7 @@ public sealed class DevicePipelineTests
         var tunB = new FakeTun();
         var a = new Device(tunA, (port, _) => net.Open([127, 0, 0, 1], port)) { CryptoWorkers = workers, InlineJobs = inlineJobs, DropWhenPipelineFull = !lossless };
         var b = new Device(tunB, (port, _) => net.Open([127, 0, 0, 2], port)) { CryptoWorkers = workers, InlineJobs = inlineJobs, DropWhenPipelineFull = !lossless };
-        a.Configure(new DeviceConfig { PrivateKey = SecretKey.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 1 });
-        b.Configure(new DeviceConfig { PrivateKey = SecretKey.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 2 });
-        var toB = new PeerConfig(b.Snapshot().PublicKey!.Value) { Endpoint = Endpoint.FromBytes([127, 0, 0, 2], 2) };
-        toB.AllowedIps.Add(new(AllowedIp.Parse("10.0.0.2/32")));
-        var toA = new PeerConfig(a.Snapshot().PublicKey!.Value);
-        toA.AllowedIps.Add(new(AllowedIp.Parse("10.0.0.1/32")));
-        var ca = new DeviceConfig();
-        ca.Peers.Add(toB);
-        a.Configure(ca);
-        var cb = new DeviceConfig();
-        cb.Peers.Add(toA);
-        b.Configure(cb);
+        var toB = DeviceJoin.Join(a, b, [127, 0, 0, 2]);
         return (a, b, tunA, tunB, net, toB);
     }
 
@@ -117,18 +106,7 @@ public sealed class DevicePipelineTests
             { CryptoWorkers = 2, InlineJobs = 0, BatchesInFlight = Batches, PipelineBytes = Bytes, DropWhenPipelineFull = true };
         // B waits rather than drops (the default): this test measures what A drops.
         var b = new Device(tunB, (port, _) => net.Open([127, 0, 0, 2], port)) { CryptoWorkers = 2 };
-        a.Configure(new DeviceConfig { PrivateKey = SecretKey.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 1 });
-        b.Configure(new DeviceConfig { PrivateKey = SecretKey.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 2 });
-        var toB = new PeerConfig(b.Snapshot().PublicKey!.Value) { Endpoint = Endpoint.FromBytes([127, 0, 0, 2], 2) };
-        toB.AllowedIps.Add(new(AllowedIp.Parse("10.0.0.2/32")));
-        var toA = new PeerConfig(a.Snapshot().PublicKey!.Value);
-        toA.AllowedIps.Add(new(AllowedIp.Parse("10.0.0.1/32")));
-        var ca = new DeviceConfig();
-        ca.Peers.Add(toB);
-        a.Configure(ca);
-        var cb = new DeviceConfig();
-        cb.Peers.Add(toA);
-        b.Configure(cb);
+        DeviceJoin.Join(a, b, [127, 0, 0, 2]);
         using (a)
         using (b)
         {
