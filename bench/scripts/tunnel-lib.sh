@@ -2,7 +2,8 @@
 #   tunnel_up PROG_A PROG_B    namespaces $TUN_TAG{a,b} joined by a veth pair (MTU 1500, 192.0.2.1-2/24), PROG_A and
 #                              PROG_B run as "PROG -f IFNAME" (the wireguard-go command line) at each end, configured
 #                              by wg(8) over the UAPI socket; tunnel MTU 1420, 10.99.0.1 <-> 10.99.0.2.
-#                              Sets TUN_NSA, TUN_NSB, TUN_PIDA, TUN_PIDB (the daemons' PIDs).
+#                              Sets TUN_NSA, TUN_NSB, TUN_PIDA, TUN_PIDB (the daemons' PIDs). Their stderr goes to
+#                              TUN_STDERR_A / TUN_STDERR_B if set (files), else nowhere.
 #   tunnel_down                kills every process started here (TUN_PIDS), deletes both namespaces and sockets.
 #   impl_init PAIRS            resolves the implementation names routerd, wg2023 and wg2022 to programs (ROUTERD,
 #                              WIREGUARD_GO_2023, WIREGUARD_GO_2022 override); fetches wg2023 only if PAIRS name it.
@@ -56,8 +57,8 @@ tunnel_up() {
   ip -n "$TUN_NSA" link set "${TUN_TAG}va" up; ip -n "$TUN_NSB" link set "${TUN_TAG}vb" up
 
   ka=$(wg genkey); kb=$(wg genkey); pa=$(wg pubkey <<<"$ka"); pb=$(wg pubkey <<<"$kb")
-  LOG_LEVEL=error tunnel_spawn "$TUN_NSA" "$a" -f "${TUN_TAG}A" >/dev/null 2>&1; TUN_PIDA=$!
-  LOG_LEVEL=error tunnel_spawn "$TUN_NSB" "$b" -f "${TUN_TAG}B" >/dev/null 2>&1; TUN_PIDB=$!
+  LOG_LEVEL=error tunnel_spawn "$TUN_NSA" "$a" -f "${TUN_TAG}A" >/dev/null 2>"${TUN_STDERR_A:-/dev/null}"; TUN_PIDA=$!
+  LOG_LEVEL=error tunnel_spawn "$TUN_NSB" "$b" -f "${TUN_TAG}B" >/dev/null 2>"${TUN_STDERR_B:-/dev/null}"; TUN_PIDB=$!
   for _ in $(seq 100); do
     [ -S "/var/run/wireguard/${TUN_TAG}A.sock" ] && [ -S "/var/run/wireguard/${TUN_TAG}B.sock" ] && break; sleep 0.1
   done

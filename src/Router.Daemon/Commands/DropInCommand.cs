@@ -58,6 +58,7 @@ internal static class DropInCommand
             return 1;
         }
         Background.ReleaseStdioIfChild(Environment.GetEnvironmentVariable("LOG_LEVEL"));
+        MemoryLog.StartFromEnvironment();
         using (host)
         {
             string reason = host.WaitForStop();

@@ -14,6 +14,7 @@ internal static class RunCommand
     {
         Log.Level = Log.FromEnvironment(Environment.GetEnvironmentVariable("LOG_LEVEL"));
         string path = FirmwarePaths.Config(command.Option("config"));
+        MemoryLog.StartFromEnvironment();
         return new FirmwareDaemon(path).Run();
     }
 }
