@@ -211,6 +211,41 @@ public sealed class UapiServerTests(ITestOutputHelper output) : IDisposable
         Assert.EndsWith("errno=0\n\n", get);
     }
 
+    /// <summary>
+    /// wg(8) opens a connection per command, so a monitor running `wg show` every second makes one a second; each used
+    /// to cost a fresh 64 KiB reader and 16 KiB writer of garbage, which the GC left in RSS until its gen0 budget was
+    /// spent (docs/RELIABILITY.md, "soak"). The server now reuses them: a connection allocates a few KiB.
+    /// </summary>
+    [Fact]
+    public void A_connection_per_request_leaves_little_garbage()
+    {
+        using UapiServer server = Start(_temp);
+        byte[] request = Encoding.UTF8.GetBytes("get=1\n\n");
+        byte[] reply = new byte[4096];
+        void OneConnection()
+        {
+            using Socket s = Connect(server);
+            s.Send(request);
+            int length = 0;
+            while (length < 2 || reply[length - 1] != '\n' || reply[length - 2] != '\n')
+            {
+                int n = s.Receive(reply, length, reply.Length - length, SocketFlags.None);
+                Assert.True(n > 0, "the server hung up before its reply ended");
+                length += n;
+            }
+            Assert.EndsWith("errno=0\n\n", Encoding.ASCII.GetString(reply, 0, length));
+        }
+        for (int i = 0; i < 5; i++)
+            OneConnection(); // warm up: first-use allocations of sockets and threads
+        const int Connections = 200;
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        for (int i = 0; i < Connections; i++)
+            OneConnection();
+        long perConnection = (GC.GetTotalAllocatedBytes(precise: true) - before) / Connections;
+        output.WriteLine($"{perConnection} bytes allocated per connection (client and server)");
+        Assert.True(perConnection < 16 * 1024, $"{perConnection} bytes allocated per connection");
+    }
+
     [Theory]
     [InlineData("set=1\nno_equals\n\n", "errno=-71\n\n", true)]
     [InlineData("set=1\nbogus=1\n\n", "errno=-22\n\n", true)]
