@@ -98,7 +98,7 @@ force_rekey() {
 
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 # Bytes routerd moved through its TUN both ways (RX: written to it, decrypted; TX: read from it, to encrypt).
-tun_bytes() { ip -n "$TUN_NSA" -s link show "$ifa" | awk '/RX:|TX:/ { getline; sum += $1 } END { print sum }'; }
+tun_bytes() { ip -n "$TUN_NSA" -s link show "$ifa" | awk '/RX:|TX:/ { getline; sum += $1 } END { printf "%.0f\n", sum }'; }
 
 printf '%6s %8s %8s %8s %7s %6s %8s %8s %9s %5s %7s %6s\n' \
   seconds rss_kb anon_kb file_kb threads rekeys heap_kb poh_kb alloc_mib gc0 tun_mbit load1
