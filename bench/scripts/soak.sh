@@ -26,7 +26,7 @@
 #     (default 30; 0 = none, only the protocol's own rekey every 120 s), -q seconds between `wg show` polls (default
 #     1; 0 = none), -i sample interval (default 10), -w warm-up seconds, -p peer: wg2022 (default), wg2023, routerd,
 #     or a program taking "-f IFNAME"
-#   ROUTERD=path (default artifacts/linux-x64/routerd), MAX_SLOPE=MB/h, MAX_RISE=MB, SOAK_TSV=file (a copy of the rows).
+#   ROUTERD=path (default artifacts/linux-x64/routerd), MAX_SLOPE=MB/h, MAX_RISE=MB, SOAK_TSV=file (the rows as TSV).
 # Output: the table on stdout, then "soak: PASS ..." or "soak: FAIL ..." (exit status 1). Removes all it creates.
 # Time: DURATION + about 10 s.
 set -euo pipefail
@@ -100,8 +100,9 @@ status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 # Bytes routerd moved through its TUN both ways (RX: written to it, decrypted; TX: read from it, to encrypt).
 tun_bytes() { ip -n "$TUN_NSA" -s link show "$ifa" | awk '/RX:|TX:/ { getline; sum += $1 } END { printf "%.0f\n", sum }'; }
 
-printf '%6s %8s %8s %8s %7s %6s %8s %8s %9s %5s %7s %6s\n' \
-  seconds rss_kb anon_kb file_kb threads rekeys heap_kb poh_kb alloc_mib gc0 tun_mbit load1
+header="seconds rss_kb anon_kb file_kb threads rekeys heap_kb poh_kb alloc_mib gc0 tun_mbit load1"
+# shellcheck disable=SC2086 # the header splits into its columns
+printf '%6s %8s %8s %8s %7s %6s %8s %8s %9s %5s %7s %6s\n' $header
 start=$(date +%s) next_sample=0 next_rekey=$rekey next_query=$query rekeys=0 last_rx=$(tun_bytes) last_t=0 ok=1
 : > "$work/rows"
 while :; do
@@ -137,7 +138,7 @@ while :; do
   fi
   sleep 0.5
 done
-[ -z "${SOAK_TSV:-}" ] || cp "$work/rows" "$SOAK_TSV"
+[ -z "${SOAK_TSV:-}" ] || { echo "$header"; cat "$work/rows"; } | awk -v OFS='\t' '{ $1 = $1; print }' > "$SOAK_TSV"
 
 # Verdict over the rows after the warm-up (see the header).
 verdict=$(awk -v w="$warmup" -v ms="${MAX_SLOPE:-}" -v mr="$max_rise" '
