@@ -22,11 +22,10 @@
 # The short form in scripts/test.sh (-d 110 -k 20 -w 30) fails on the code before the fix: its RSS rose ~1.8 MB per
 # 10 s there until the default gen0 budget (~16 MiB on this machine's 32 MiB L3) was spent.
 #   bench/scripts/soak.sh [-d SECONDS] [-b RATE] [-k REKEY] [-q QUERY] [-i INTERVAL] [-w WARMUP] [-p PEER]
-#     -d duration (default 1800), -b iperf3 UDP rate per direction (default 50M; 0 = as fast as it goes), -k seconds
-#     between forced rekeys
-#     (default 30; 0 = none, only the protocol's own rekey every 120 s), -q seconds between `wg show` polls
-#     (default 1; 0 = none), -i sample interval (default 10), -w warm-up seconds, -p peer: wg2022 (default), wg2023, routerd,
-#     or a program taking "-f IFNAME"
+#     -d duration (default 1800), -b iperf3 UDP rate per direction (default 50M; 0 = as fast as it goes),
+#     -k seconds between forced rekeys (default 30; 0 = none, only the protocol's own rekey every 120 s),
+#     -q seconds between `wg show` polls (default 1; 0 = none), -i sample interval (default 10), -w warm-up seconds,
+#     -p peer: wg2022 (default), wg2023, routerd, or a program taking "-f IFNAME"
 #   ROUTERD=path (default artifacts/linux-x64/routerd), MAX_SLOPE=MB/h, MAX_RISE=MB, SOAK_TSV=file (the rows as TSV).
 # Output: the table on stdout, then "soak: PASS ..." or "soak: FAIL ..." (exit status 1). Removes all it creates.
 # Time: DURATION + about 10 s.
