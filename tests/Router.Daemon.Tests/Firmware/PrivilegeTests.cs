@@ -7,8 +7,10 @@ using Xunit.Abstractions;
 namespace Router.Daemon.Tests.Firmware;
 
 /// <summary>
-/// routerd as its systemd unit runs it: user nobody, no supplementary groups, CAP_NET_ADMIN as the only capability
-/// (effective, ambient and bounding), in both modes, in a namespace, against wireguard-go, with LOG_LEVEL=verbose.
+/// routerd as its systemd unit runs it: the unit's User= (not root; nobody stands in for the package's routerd user,
+/// which a test does not create on a shared machine), no supplementary groups, and exactly the unit's
+/// CapabilityBoundingSet= and AmbientCapabilities=, which must be CAP_NET_ADMIN alone; in both modes, in a namespace,
+/// against wireguard-go, with LOG_LEVEL=verbose.
 /// The tunnel comes up and pings; the sockets are the owner's only; and neither private key nor pre-shared key
 /// (base64 or hex) appears in routerd's output, 'routerd show', /proc/PID/cmdline or /proc/PID/environ.
 /// /run/wireguard is a private directory owned by nobody (bind-mounted in routerd's mount namespace), as systemd's
@@ -19,18 +21,40 @@ public sealed class PrivilegeTests(ITestOutputHelper output)
 {
     private const string NetAdminOnly = "0000000000001000"; // 1 << CAP_NET_ADMIN (12)
 
-    /// <summary>Runs "$@" as nobody with only CAP_NET_ADMIN, with DIR/wireguard as its /run/wireguard.</summary>
+    /// <summary>The capabilities routerd.service grants, in setpriv's spelling, after checking the unit asks for no more.</summary>
+    private static string UnitCapabilities()
+    {
+        string? dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "Router.sln")))
+            dir = Path.GetDirectoryName(dir);
+        string unit = File.ReadAllText(Path.Combine(dir!, "rootfs/routerd/usr/lib/systemd/system/routerd.service"));
+        string Setting(string key) => unit.Split('\n').LastOrDefault(l => l.StartsWith(key + "=", StringComparison.Ordinal))?[(key.Length + 1)..].Trim() ?? "";
+        string user = Setting("User");
+        Assert.True(user is not ("" or "root" or "0"), $"routerd.service runs as root (User={user})");
+        Assert.Equal("CAP_NET_ADMIN", Setting("CapabilityBoundingSet"));
+        Assert.Equal("CAP_NET_ADMIN", Setting("AmbientCapabilities"));
+        return "+net_admin";
+    }
+
+    /// <summary>
+    /// Runs "$@" as nobody with only CAP_NET_ADMIN, with DIR/wireguard as its /run/wireguard and /dev/net/tun mode
+    /// 0666, as Debian's udev leaves it (this build machine has it 0600, which only root may open).
+    /// </summary>
     private static string WriteLauncher(FirmwareRig rig)
     {
         string uapi = Path.Combine(rig.Dir, "wireguard");
         Directory.CreateDirectory(uapi);
+        string tun = Path.Combine(rig.Dir, "tun");
+        Sh.Run("mknod", $"-m 0666 {tun} c 10 200");
         Sh.Run("chown", $"-R nobody:nogroup {rig.Dir}");
+        string caps = UnitCapabilities();
         string script = Path.Combine(rig.Dir, "as-nobody.sh");
         File.WriteAllText(script, $"""
             #!/bin/sh
             set -e
             mount --bind {uapi} /run/wireguard
-            exec setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin --bounding-set=-all,+net_admin "$@"
+            mount --bind {tun} /dev/net/tun
+            exec setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all,{caps} --ambient-caps=-all,{caps} --bounding-set=-all,{caps} "$@"
             """);
         return script;
     }
