@@ -96,7 +96,8 @@ check "routerd installed through its package (dpkg status: ${routerd_status:-non
 check "unit /usr/lib/systemd/system/routerd.service" ext_exists /usr/lib/systemd/system/routerd.service
 unit=$(ext_cat /usr/lib/systemd/system/routerd.service)
 for line in 'Type=notify' 'ExecStart=/usr/sbin/routerd run --config /etc/router/router.json' 'ExecReload=/bin/kill -HUP $MAINPID' \
-            'Restart=on-failure' 'ProtectSystem=strict' 'DeviceAllow=/dev/net/tun rw' 'RuntimeDirectory=wireguard router' 'StateDirectory=router'; do
+            'Restart=on-failure' 'ProtectSystem=strict' 'DeviceAllow=/dev/net/tun rw' 'RuntimeDirectory=wireguard router' 'StateDirectory=router' \
+            'User=routerd' 'CapabilityBoundingSet=CAP_NET_ADMIN' 'AmbientCapabilities=CAP_NET_ADMIN'; do
   check "routerd.service: $line" grep -qxF "$line" <<<"$unit"
 done
 wants=/etc/systemd/system/multi-user.target.wants

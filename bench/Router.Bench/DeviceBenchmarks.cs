@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using BenchmarkDotNet.Attributes;
 using Router.Tunnel;
 using Router.Tunnel.IO;
+using Router.Crypto;
 
 namespace Router.Bench;
 
@@ -39,8 +40,8 @@ public class DeviceBenchmarks
         _b = new Device(_tunB, (_, _) => _bindB, clock);
         _bindA.Peer = _b;
         _bindB.Peer = _a;
-        _a.Configure(new DeviceConfig { PrivateKey = SecretKey.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 1 });
-        _b.Configure(new DeviceConfig { PrivateKey = SecretKey.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 2 });
+        _a.Configure(new DeviceConfig { PrivateKey = Key32.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 1 });
+        _b.Configure(new DeviceConfig { PrivateKey = Key32.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 2 });
         var toB = new PeerConfig(_b.Snapshot().PublicKey!.Value) { Endpoint = Endpoint.FromBytes([127, 0, 0, 1], 2) };
         toB.AllowedIps.Add(new(AllowedIp.Parse("10.0.0.2/32")));
         var toA = new PeerConfig(_a.Snapshot().PublicKey!.Value);

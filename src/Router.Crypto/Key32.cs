@@ -29,6 +29,9 @@ public struct Key32 : IEquatable<Key32>
         source.CopyTo(AsSpan());
     }
 
+    /// <summary>Copies exactly 32 bytes: the one way every project builds a key from bytes.</summary>
+    public static Key32 From(ReadOnlySpan<byte> source) => new(source);
+
     /// <summary>True when every byte is zero (an unset key). Runs in constant time.</summary>
     public readonly bool IsZero => ConstantTime.IsZero(AsReadOnlySpan());
 
@@ -42,6 +45,9 @@ public struct Key32 : IEquatable<Key32>
 
     /// <summary>Overwrites the key with zeros in a way the JIT cannot elide.</summary>
     public void Clear() => CryptographicOperations.ZeroMemory(AsSpan());
+
+    /// <summary>Constant-time comparison with 32 bytes held elsewhere.</summary>
+    public readonly bool Matches(ReadOnlySpan<byte> other) => other.Length == Size && ConstantTime.Equals(AsReadOnlySpan(), other);
 
     /// <summary>Constant-time equality.</summary>
     public readonly bool Equals(Key32 other) => ConstantTime.Equals(AsReadOnlySpan(), other.AsReadOnlySpan());

@@ -11,6 +11,7 @@ internal static class Program
 
     private static int Main(string[] args)
     {
+        Hosting.LastResort.Install();
         ParsedCommand? command = CommandLine.Parse(args, out string? error);
         if (command is null)
         {

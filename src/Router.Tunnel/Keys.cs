@@ -63,37 +63,3 @@ public readonly struct PublicKey : IEquatable<PublicKey>
 
     public static bool operator !=(PublicKey left, PublicKey right) => !left.Equals(right);
 }
-
-/// <summary>
-/// A 32-byte secret (private key or pre-shared key) held by value so it can be wiped. Never printed; the holder
-/// calls <see cref="Clear"/> when done.
-/// </summary>
-[InlineArray(Size)]
-public struct SecretKey
-{
-    public const int Size = 32;
-
-    private byte _element0;
-
-    public static SecretKey From(ReadOnlySpan<byte> bytes32)
-    {
-        if (bytes32.Length != Size)
-            throw new ArgumentException("A key is 32 bytes.", nameof(bytes32));
-        var key = default(SecretKey);
-        bytes32.CopyTo(key);
-        return key;
-    }
-
-    public bool IsZero()
-    {
-        ReadOnlySpan<byte> s = this;
-        int acc = 0;
-        for (int i = 0; i < s.Length; i++)
-            acc |= s[i];
-        return acc == 0;
-    }
-
-    public void Clear() => CryptographicOperations.ZeroMemory(this);
-
-    public override readonly string ToString() => "(secret)";
-}

@@ -1,5 +1,6 @@
 using Router.Linux.Uapi;
 using Router.Tunnel.IO;
+using Router.Crypto;
 
 namespace Router.Linux.Tests;
 
@@ -11,15 +12,15 @@ internal sealed class FakeUapiDevice : IUapiDevice
 {
     public sealed class Peer
     {
-        public UapiKey PublicKey;
-        public UapiKey PresharedKey;
+        public Key32 PublicKey;
+        public Key32 PresharedKey;
         public Endpoint Endpoint;
         public ushort Keepalive;
         public readonly List<UapiAllowedIp> AllowedIps = [];
         public readonly HashSet<UapiAllowedIp> AllowedIpSet = [];
     }
 
-    public UapiKey PrivateKey;
+    public Key32 PrivateKey;
     public ushort ListenPort;
     public uint Fwmark;
     public readonly List<Peer> Peers = [];
@@ -28,10 +29,10 @@ internal sealed class FakeUapiDevice : IUapiDevice
     /// <summary>When set, Set returns this instead of applying.</summary>
     public int? ForcedSetResult;
 
-    public Peer? Find(in UapiKey key)
+    public Peer? Find(in Key32 key)
     {
         foreach (Peer peer in Peers)
-            if (peer.PublicKey.FixedTimeEquals(key))
+            if (peer.PublicKey.Equals(key))
                 return peer;
         return null;
     }

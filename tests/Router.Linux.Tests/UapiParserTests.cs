@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using Router.Linux.Uapi;
 using Xunit.Abstractions;
+using Router.Crypto;
 
 namespace Router.Linux.Tests;
 
@@ -216,10 +217,10 @@ public sealed class UapiParserTests(ITestOutputHelper output)
     [Fact]
     public void Get_replies_are_formatted_as_wireguard_go_formats_them()
     {
-        var device = new UapiDeviceSnapshot { PrivateKey = UapiKey.From(Convert.FromHexString(Key1)), ListenPort = 51820, Fwmark = 0 };
+        var device = new UapiDeviceSnapshot { PrivateKey = Key32.From(Convert.FromHexString(Key1)), ListenPort = 51820, Fwmark = 0 };
         var peer = new UapiPeerSnapshot
         {
-            PublicKey = UapiKey.From(Convert.FromHexString(Key2)),
+            PublicKey = Key32.From(Convert.FromHexString(Key2)),
             Endpoint = Router.Tunnel.IO.Endpoint.FromIPEndPoint(new IPEndPoint(IPAddress.Parse("2001:db8::1"), 51820)),
             LastHandshakeSeconds = 1_700_000_000,
             LastHandshakeNanoseconds = 123,
@@ -230,7 +231,7 @@ public sealed class UapiParserTests(ITestOutputHelper output)
         peer.AllowedIps.Add(UapiAllowedIp.From(IPAddress.Parse("10.0.0.0"), 8));
         peer.AllowedIps.Add(UapiAllowedIp.From(IPAddress.Parse("fd00::"), 64));
         device.Peers.Add(peer);
-        device.Peers.Add(new UapiPeerSnapshot { PublicKey = UapiKey.From(Convert.FromHexString(Key1)) });
+        device.Peers.Add(new UapiPeerSnapshot { PublicKey = Key32.From(Convert.FromHexString(Key1)) });
         var writer = new UapiWriter();
         writer.WriteDevice(device);
         string text = Encoding.UTF8.GetString(writer.Written);

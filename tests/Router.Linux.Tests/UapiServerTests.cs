@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using Router.Linux.Uapi;
 using Xunit.Abstractions;
+using Router.Crypto;
 
 namespace Router.Linux.Tests;
 
@@ -32,7 +33,7 @@ public sealed class UapiServerTests(ITestOutputHelper output) : IDisposable
 
     private static string Hex(string base64) => Convert.ToHexStringLower(Convert.FromBase64String(base64));
 
-    private static byte[] Bytes(in UapiKey key) => ((ReadOnlySpan<byte>)key).ToArray();
+    private static byte[] Bytes(in Key32 key) => ((ReadOnlySpan<byte>)key).ToArray();
 
     [WgFact]
     public void Wg_set_show_and_showconf_work_against_the_server()

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Router.Tunnel.IO;
+using Router.Crypto;
 
 namespace Router.Tunnel.Tests;
 
@@ -99,7 +100,7 @@ public sealed class DeviceConfigTests
         Assert.Equal(2, net.BindRequestsA.Count);
 
         // A failing bind leaves everything as it was.
-        Assert.Throws<InvalidOperationException>(() => net.A.Configure(new DeviceConfig { ListenPort = TwoDevices.PortB, PrivateKey = default(SecretKey) }));
+        Assert.Throws<InvalidOperationException>(() => net.A.Configure(new DeviceConfig { ListenPort = TwoDevices.PortB, PrivateKey = default(Key32) }));
         Assert.Equal(52000, net.A.ListenPort);
         Assert.NotNull(net.A.Snapshot().PrivateKey);
     }
@@ -109,7 +110,7 @@ public sealed class DeviceConfigTests
     {
         using var net = new TwoDevices();
         net.Connect();
-        net.A.Configure(new DeviceConfig { PrivateKey = SecretKey.From(RandomNumberGenerator.GetBytes(32)) });
+        net.A.Configure(new DeviceConfig { PrivateKey = Key32.From(RandomNumberGenerator.GetBytes(32)) });
         Assert.False(net.A.Snapshot().Peers.Single().HasSession);
         // B does not know A's new key: A's initiations are refused.
         net.Clock.Advance(TimeSpan.FromSeconds(6)); // at most one initiation per REKEY_TIMEOUT

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Router.Tunnel.IO;
+using Router.Crypto;
 
 namespace Router.Tunnel.Tests;
 
@@ -12,8 +13,8 @@ internal static class DeviceJoin
     /// <summary>Returns A's peer entry for B (tests change its endpoint or remove it).</summary>
     public static PeerConfig Join(Device a, Device b, byte[] addressB)
     {
-        a.Configure(new DeviceConfig { PrivateKey = SecretKey.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 1 });
-        b.Configure(new DeviceConfig { PrivateKey = SecretKey.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 2 });
+        a.Configure(new DeviceConfig { PrivateKey = Key32.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 1 });
+        b.Configure(new DeviceConfig { PrivateKey = Key32.From(RandomNumberGenerator.GetBytes(32)), ListenPort = 2 });
         var toB = new PeerConfig(b.Snapshot().PublicKey!.Value) { Endpoint = Endpoint.FromBytes(addressB, 2) };
         toB.AllowedIps.Add(new(AllowedIp.Parse("10.0.0.2/32")));
         var toA = new PeerConfig(a.Snapshot().PublicKey!.Value);

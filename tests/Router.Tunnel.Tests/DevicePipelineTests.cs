@@ -159,11 +159,11 @@ public sealed class DevicePipelineTests
         keypair.Acquire(); // a worker has it
         keypair.Retire(); // the session is replaced meanwhile
         Assert.False(keypair.IsValid);
-        Assert.False(keypair.SendKey.IsZero());
+        Assert.False(keypair.SendKey.IsZero);
         keypair.Retire(); // retiring twice drops the slot's reference once
-        Assert.False(keypair.SendKey.IsZero());
+        Assert.False(keypair.SendKey.IsZero);
         keypair.Release();
-        Assert.True(keypair.SendKey.IsZero() && keypair.ReceiveKey.IsZero());
+        Assert.True(keypair.SendKey.IsZero && keypair.ReceiveKey.IsZero);
     }
 
     [Fact]
@@ -206,7 +206,7 @@ public sealed class DevicePipelineTests
             foreach (Thread t in workers)
                 t.Join();
             Assert.Equal(0, bad);
-            Assert.True(keypair.SendKey.IsZero());
+            Assert.True(keypair.SendKey.IsZero);
         }
     }
 

@@ -145,10 +145,10 @@ public sealed class DeviceTimerTests
         net.Advance(TimeSpan.FromSeconds(12), TimeSpan.FromSeconds(2));
         Assert.False(keypairA.IsValid);
         Assert.False(keypairB.IsValid);
-        Assert.True(keypairA.SendKey.IsZero() && keypairA.ReceiveKey.IsZero());
-        Assert.True(keypairB.SendKey.IsZero() && keypairB.ReceiveKey.IsZero());
+        Assert.True(keypairA.SendKey.IsZero && keypairA.ReceiveKey.IsZero);
+        Assert.True(keypairB.SendKey.IsZero && keypairB.ReceiveKey.IsZero);
         Assert.Null(net.PeerBOnA.Keypairs.Current);
-        Assert.True(net.PeerBOnA.Handshake.ChainingKey.IsZero());
+        Assert.True(net.PeerBOnA.Handshake.ChainingKey.IsZero);
         Assert.False(net.A.Snapshot().Peers.Single().HasSession);
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using Router.Tunnel.IO;
+using Router.Crypto;
 
 namespace Router.Tunnel.Tests;
 
@@ -34,8 +35,8 @@ internal sealed class TwoDevices : IDisposable
         KeyA = Identity(A, PortA);
         KeyB = Identity(B, PortB);
 
-        var psk = SecretKey.From(RandomNumberGenerator.GetBytes(32));
-        var otherPsk = SecretKey.From(RandomNumberGenerator.GetBytes(32));
+        var psk = Key32.From(RandomNumberGenerator.GetBytes(32));
+        var otherPsk = Key32.From(RandomNumberGenerator.GetBytes(32));
         var toB = new PeerConfig(KeyB) { Endpoint = Endpoint.FromBytes(AddressB, PortB) };
         toB.AllowedIps.Add(new(AllowedIp.Parse("10.0.0.2/32")));
         toB.AllowedIps.Add(new(AllowedIp.Parse("fd00::2/128")));
@@ -60,7 +61,7 @@ internal sealed class TwoDevices : IDisposable
 
     private static PublicKey Identity(Device device, ushort port)
     {
-        var config = new DeviceConfig { PrivateKey = SecretKey.From(RandomNumberGenerator.GetBytes(32)), ListenPort = port };
+        var config = new DeviceConfig { PrivateKey = Key32.From(RandomNumberGenerator.GetBytes(32)), ListenPort = port };
         device.Configure(config);
         config.ClearSecrets();
         return device.Snapshot().PublicKey!.Value;

@@ -25,23 +25,27 @@ internal static class ApplyCommand
             return Program.UsageError;
         }
         byte[] json;
-        try
+        if (file is null or "-")
         {
-            if (file is null or "-")
+            try
             {
-                using var buffer = new MemoryStream();
-                (stdin ?? Console.OpenStandardInput()).CopyTo(buffer);
-                json = buffer.ToArray();
+                json = Config.BoundedStream.ReadAll(stdin ?? Console.OpenStandardInput(), Config.ConfigLoader.MaxFileSize);
             }
-            else
+            catch (IOException e)
             {
-                json = File.ReadAllBytes(file);
+                error.WriteLine($"routerd: cannot read the configuration from stdin: {e.Message}");
+                return 1;
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        else
         {
-            error.WriteLine($"routerd: cannot read '{file}': {e.Message}");
-            return 1;
+            var content = Config.RegularFile.Read(file, Config.ConfigLoader.MaxFileSize);
+            if (!content.Ok)
+            {
+                error.WriteLine($"routerd: {content.Error}");
+                return 1;
+            }
+            json = content.Bytes!;
         }
         byte[] header = Encoding.ASCII.GetBytes($"apply {confirm.ToString(CultureInfo.InvariantCulture)}\n");
         return Exchange([.. header, .. json], output, error, socketPath);

@@ -24,12 +24,18 @@ internal static class CheckCommand
         return errors == 0 ? 0 : 1;
     }
 
+    // One byte past the limit is enough for ConfigLoader.Parse to refuse a stream that is too long.
     private static byte[] ReadStdin()
     {
         using var stdin = Console.OpenStandardInput();
-        using var buffer = new MemoryStream();
-        stdin.CopyTo(buffer);
-        return buffer.ToArray();
+        try
+        {
+            return BoundedStream.ReadAll(stdin, ConfigLoader.MaxFileSize);
+        }
+        catch (IOException)
+        {
+            return new byte[ConfigLoader.MaxFileSize + 1];
+        }
     }
 
     private static string Plural(int n, string word) => n == 1 ? $"1 {word}" : $"{n} {word}s";

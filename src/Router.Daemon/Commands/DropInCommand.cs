@@ -23,6 +23,8 @@ internal static class DropInCommand
             return Background.Start(name, Path.Combine(UapiServer.DefaultDirectory, name + ".sock"), ReadyTimeout);
 
         Background.DetachIfChild();
+        // As wireguard-go: the UAPI socket is the owner's alone from bind(2) on, whatever umask routerd was started with.
+        Interop.Libc.Umask(Interop.Libc.OwnerOnlyUmask);
         // Catch SIGTERM/SIGINT before the socket can answer: whoever saw it answer may signal at once (a script, a
         // supervisor), and the default action would kill routerd without removing its socket file.
         var gate = new Lock();

@@ -17,16 +17,14 @@ internal static class ImportCommand
             error.WriteLine("routerd: import needs a wg-quick file, e.g. 'routerd import wg0.conf -o /etc/router/router.json'");
             return Program.UsageError;
         }
-        byte[] conf;
-        try
+        // A wg-quick file holds a private key: pinned, and zeroed below like the rest of it.
+        var file = RegularFile.Read(confPath, ConfigLoader.MaxFileSize, pinned: true);
+        if (!file.Ok)
         {
-            conf = File.ReadAllBytes(confPath);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            error.WriteLine($"routerd: cannot read '{confPath}': {e.Message}");
+            error.WriteLine($"routerd: {file.Error}");
             return 1;
         }
+        byte[] conf = file.Bytes!;
 
         string interfaceName = Path.GetFileNameWithoutExtension(confPath);
         if (!ConfigValidator.IsInterfaceName(interfaceName))

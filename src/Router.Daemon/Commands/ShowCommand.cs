@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Router.Daemon.Cli;
+using Router.Daemon.Config;
 using Router.Daemon.Firmware;
 using Router.Leds;
 using Router.Linux.Uapi;
@@ -94,7 +95,9 @@ internal static class ShowCommand
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(configPath), new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+            if (RegularFile.Read(configPath, ConfigLoader.MaxFileSize).Bytes is not byte[] json)
+                return names;
+            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
             if (doc.RootElement.TryGetProperty("interfaces", out var interfaces) && interfaces.ValueKind == JsonValueKind.Object)
             {
                 foreach (var iface in interfaces.EnumerateObject())

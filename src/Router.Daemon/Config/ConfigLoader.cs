@@ -33,21 +33,9 @@ internal static class ConfigLoader
 
     public static ConfigLoadResult Load(string path, IKeyFileSource? keyFiles = null)
     {
-        byte[] bytes;
-        try
-        {
-            var info = new FileInfo(path);
-            if (!info.Exists)
-                return Failed($"'{path}' does not exist");
-            if (info.Length > MaxFileSize)
-                return Failed($"'{path}' is {info.Length} bytes; expected a JSON configuration under {MaxFileSize} bytes");
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return Failed($"cannot read '{path}': {e.Message}");
-        }
-        return Parse(bytes, keyFiles);
+        // A FIFO, a device or a huge file is refused here, without waiting on it (RegularFile).
+        var file = RegularFile.Read(path, MaxFileSize);
+        return file.Ok ? Parse(file.Bytes, keyFiles) : Failed(file.Error!);
     }
 
     /// <summary>Validates configuration text (from a file, stdin for 'apply', or a seed).</summary>

@@ -15,7 +15,8 @@ internal sealed class ConfigStore(string path)
 
     public ConfigLoadResult Load(IKeyFileSource? keyFiles = null) => ConfigLoader.Load(Path, keyFiles);
 
-    public byte[]? ReadCurrent() => File.Exists(Path) ? File.ReadAllBytes(Path) : null;
+    /// <summary>The current file's bytes; null when it is missing or is not a regular file under the size limit.</summary>
+    public byte[]? ReadCurrent() => RegularFile.Read(Path, ConfigLoader.MaxFileSize).Bytes;
 
     /// <summary>Writes new content; the content it replaces becomes the previous file. Throws on I/O failure, leaving the current file as it was.</summary>
     /// <param name="beforeRename">Test seam passed to <see cref="AtomicFile.Write"/>.</param>
@@ -33,9 +34,9 @@ internal sealed class ConfigStore(string path)
     /// <summary>Puts the previous file back in place (rollback). False if there is none.</summary>
     public bool RestorePrevious()
     {
-        if (!File.Exists(PreviousPath))
+        if (RegularFile.Read(PreviousPath, ConfigLoader.MaxFileSize).Bytes is not byte[] previous)
             return false;
-        AtomicFile.Write(Path, File.ReadAllBytes(PreviousPath));
+        AtomicFile.Write(Path, previous);
         return true;
     }
 }

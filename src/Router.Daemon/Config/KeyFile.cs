@@ -32,24 +32,14 @@ internal sealed class KeyFile : IKeyFileSource
 
     public KeyFileResult Read(string path)
     {
-        if (Directory.Exists(path))
-            return new(null, $"'{path}' is a directory, expected a key file", null);
-        if (!File.Exists(path))
-            return new(null, $"key file '{path}' does not exist", null);
-
-        byte[] content;
-        try
+        var file = RegularFile.Read(path, MaxFileSize, pinned: true);
+        if (!file.Ok)
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.None);
-            if (stream.Length > MaxFileSize)
-                return new(null, $"'{path}' is {stream.Length} bytes, too large for a key file (expected one base64 key as 'wg genkey' writes)", null);
-            content = GC.AllocateUninitializedArray<byte>((int)stream.Length, pinned: true);
-            stream.ReadExactly(content);
+            return new(null, file.Missing
+                ? $"key file '{path}' does not exist"
+                : $"key file {file.Error} (expected one base64 key as 'wg genkey' writes)", null);
         }
-        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
-        {
-            return new(null, $"key file '{path}' cannot be read: {e.Message}", null);
-        }
+        byte[] content = file.Bytes!;
 
         try
         {
@@ -58,7 +48,7 @@ internal sealed class KeyFile : IKeyFileSource
                 return new(null, $"'{path}' does not hold a key: expected 44 characters of base64 (32 bytes), as 'wg genkey' or 'wg genpsk' write", null);
             var secret = new SecretKey(key);
             CryptographicOperations.ZeroMemory(key);
-            return new(secret, null, PermissionWarning(path));
+            return new(secret, null, PermissionWarning(path, file.Mode));
         }
         finally
         {
@@ -66,9 +56,8 @@ internal sealed class KeyFile : IKeyFileSource
         }
     }
 
-    private string? PermissionWarning(string path)
+    private string? PermissionWarning(string path, UnixFileMode mode)
     {
-        UnixFileMode mode = File.GetUnixFileMode(path);
         if ((mode & GroupOrOthers) == 0 || !_hasUnixPermissions(path))
             return null;
         return $"key file '{path}' is accessible by group or others (mode {Convert.ToString((int)mode, 8).PadLeft(4, '0')}); run 'chmod 0600 {path}'";

@@ -16,7 +16,7 @@ internal readonly struct PublicKey : IEquatable<PublicKey>
     /// <summary>Length of the base64 text of a 32-byte key, as wg(8) writes it: 43 characters and one '='.</summary>
     public const int Base64Length = 44;
 
-    private readonly Bytes32 _bytes;
+    private readonly Router.Crypto.Key32 _bytes;
 
     public PublicKey(ReadOnlySpan<byte> bytes)
     {
@@ -52,12 +52,6 @@ internal readonly struct PublicKey : IEquatable<PublicKey>
 
     /// <summary>The first characters of the base64 form: enough to tell peers apart in a log line.</summary>
     public string ShortId => ToString()[..8];
-
-    [InlineArray(Size)]
-    private struct Bytes32
-    {
-        private byte _element0;
-    }
 }
 
 /// <summary>The base64 text form of 32-byte keys shared by public keys, private keys and pre-shared keys.</summary>

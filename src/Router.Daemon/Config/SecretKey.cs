@@ -1,23 +1,25 @@
 using System.Security.Cryptography;
+using Router.Crypto;
 
 namespace Router.Daemon.Config;
 
 /// <summary>
-/// A 32-byte secret (a private key or a pre-shared key) read from a key file. The bytes sit in a pinned array so the
-/// garbage collector never leaves copies behind, are zeroed on <see cref="Dispose"/>, and never print.
+/// A 32-byte secret (a private key or a pre-shared key) read from a key file: a <see cref="Key32"/> in a pinned
+/// one-element array, so the garbage collector never leaves copies behind; zeroed (by Key32) on
+/// <see cref="Dispose"/>, and never printed.
 /// </summary>
 internal sealed class SecretKey : IDisposable
 {
     public const int Size = 32;
 
-    private readonly byte[] _bytes = GC.AllocateUninitializedArray<byte>(Size, pinned: true);
+    private readonly Key32[] _key = GC.AllocateArray<Key32>(1, pinned: true);
     private bool _disposed;
 
     public SecretKey(ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length != Size)
             throw new ArgumentException($"a key is {Size} bytes", nameof(bytes));
-        bytes.CopyTo(_bytes);
+        bytes.CopyTo(_key[0].AsSpan());
     }
 
     public ReadOnlySpan<byte> Bytes
@@ -25,7 +27,7 @@ internal sealed class SecretKey : IDisposable
         get
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return _bytes;
+            return _key[0].AsReadOnlySpan();
         }
     }
 
@@ -35,7 +37,7 @@ internal sealed class SecretKey : IDisposable
 
     public void Dispose()
     {
-        CryptographicOperations.ZeroMemory(_bytes);
+        _key[0].Clear();
         _disposed = true;
     }
 

@@ -29,17 +29,12 @@ internal sealed class SeedImport(string seedPath, ConfigStore store, string mark
 
     public SeedImportResult Run()
     {
-        byte[] seed;
-        try
-        {
-            if (!File.Exists(seedPath))
-                return new(SeedImportOutcome.NoSeed, []);
-            seed = File.ReadAllBytes(seedPath);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return new(SeedImportOutcome.Invalid, [ConfigProblem.Error("", $"cannot read seed '{seedPath}': {e.Message}")]);
-        }
+        var file = RegularFile.Read(seedPath, ConfigLoader.MaxFileSize);
+        if (file.Missing)
+            return new(SeedImportOutcome.NoSeed, []);
+        if (!file.Ok)
+            return new(SeedImportOutcome.Invalid, [ConfigProblem.Error("", $"seed {file.Error}")]);
+        byte[] seed = file.Bytes!;
 
         string hash = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(seed));
         if (ReadMarker() == hash)
@@ -58,15 +53,9 @@ internal sealed class SeedImport(string seedPath, ConfigStore store, string mark
         return new(same ? SeedImportOutcome.Unchanged : SeedImportOutcome.Imported, result.Problems);
     }
 
+    // Anything but a small regular file reads as "no marker": the seed is imported again, which is harmless.
     private string? ReadMarker()
-    {
-        try
-        {
-            return File.Exists(markerPath) ? File.ReadAllText(markerPath).Trim() : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+        => RegularFile.Read(markerPath, MarkerMaxSize).Bytes is byte[] marker ? System.Text.Encoding.ASCII.GetString(marker).Trim() : null;
+
+    private const int MarkerMaxSize = 256;
 }

@@ -4,6 +4,7 @@ using Router.Tunnel;
 using Router.Tunnel.IO;
 using ConfigPeer = Router.Daemon.Config.PeerConfig;
 using TunnelPeer = Router.Tunnel.PeerConfig;
+using Router.Crypto;
 
 namespace Router.Daemon.Firmware;
 
@@ -21,7 +22,7 @@ internal static class DeviceConfigs
     {
         var config = new DeviceConfig
         {
-            PrivateKey = Router.Tunnel.SecretKey.From(iface.PrivateKey.Bytes),
+            PrivateKey = Key32.From(iface.PrivateKey.Bytes),
             ListenPort = (ushort)(iface.ListenPort ?? 0),
             FirewallMark = iface.FwMark,
             ReplacePeers = true,
@@ -36,7 +37,7 @@ internal static class DeviceConfigs
     {
         var peer = new TunnelPeer(Key(p.PublicKey)) { UpdateOnly = updateOnly };
         if ((fields & PeerFields.PresharedKey) != 0)
-            peer.PresharedKey = p.PresharedKey is { } psk ? Router.Tunnel.SecretKey.From(psk.Bytes) : default(Router.Tunnel.SecretKey); // zero: no PSK
+            peer.PresharedKey = p.PresharedKey is { } psk ? Key32.From(psk.Bytes) : default(Key32); // zero: no PSK
         if ((fields & PeerFields.Endpoint) != 0 && endpoint is not null)
             peer.Endpoint = Endpoint.FromIPEndPoint(endpoint);
         if ((fields & PeerFields.PersistentKeepalive) != 0)

@@ -25,6 +25,9 @@ internal sealed class FirmwareDaemon : IConfigTarget
     // A deleted interface is recreated after 0.25 s, then 0.5, 1, 2, ... at most 30 s apart while that keeps failing.
     private static readonly TimeSpan RecreateFirstDelay = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan RecreateMaxDelay = TimeSpan.FromSeconds(30);
+    // SIGTERM stops routerd within 2 s whatever a reload or an apply is doing: it waits at most this long, in all,
+    // for them (and the watchdog, the control socket) before it deletes the interfaces and exits.
+    private static readonly TimeSpan StopWaitBudget = TimeSpan.FromMilliseconds(1000);
 
     private readonly string _configPath;
     private readonly ConfigStore _store;
@@ -68,7 +71,8 @@ internal sealed class FirmwareDaemon : IConfigTarget
         // Watch before the first load, so a file that appears meanwhile is not missed (reloads are serialised).
         Directory.CreateDirectory(Path.GetDirectoryName(_configPath)!);
         using var watcher = new ConfigWatcher(_configPath, () => _ = Task.Run(() => ReloadAsync("file changed")));
-        ReloadAsync("start").GetAwaiter().GetResult();
+        // A SIGTERM during the first load is not kept waiting for it either.
+        Task.WaitAny(ReloadAsync("start"), _stop.Task);
         var apply = new ApplyTransaction(_store, _running, this) { ProbeTimeout = FirmwarePaths.ProbeTimeout };
         ControlSocket? control = null;
         StatusSocket? status = null;
@@ -92,12 +96,18 @@ internal sealed class FirmwareDaemon : IConfigTarget
 
         Log.Info($"shutting down: {reason}");
         _notify?.Stopping($"stopping: {reason}");
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+        TimeSpan Left() => TimeSpan.FromTicks(Math.Max(0, (StopWaitBudget - stopping.Elapsed).Ticks));
         watchdogStop.Cancel();
-        watchdog.Wait(TimeSpan.FromSeconds(2));
         tick.Change(Timeout.Infinite, Timeout.Infinite);
         status?.Dispose();
-        control?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
-        _gate.Wait(TimeSpan.FromSeconds(30));
+        bool controlStopped = control is null || TaskWait.Within(control.DisposeAsync().AsTask(), Left(), "control socket");
+        TaskWait.Within(watchdog, Left(), "watchdog");
+        // A reload or apply still holding the gate is abandoned: the process exits under it, and deleting the
+        // interfaces it may be changing is what stopping means anyway.
+        bool gated = _gate.Wait(Left());
+        if (!gated || !controlStopped)
+            Log.Error($"stopping without waiting for {(gated ? "an apply" : "a reload or apply")} still in progress ({stopping.ElapsedMilliseconds} ms)");
         _leds.Dispose(); // hands the on-board LEDs back with their triggers
         foreach (var runner in _runnerList)
         {
@@ -113,7 +123,8 @@ internal sealed class FirmwareDaemon : IConfigTarget
         }
         if (_nftTable)
             Forwarding.Remove();
-        _metrics?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(2));
+        if (_metrics is not null)
+            TaskWait.Within(_metrics.DisposeAsync().AsTask(), TimeSpan.FromMilliseconds(500), "metrics");
         _running.Current?.Dispose();
         _notify?.Dispose();
         return 0;
@@ -361,7 +372,8 @@ internal sealed class FirmwareDaemon : IConfigTarget
 
     private void RestartMetrics(MetricsConfig metrics)
     {
-        _metrics?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(2));
+        if (_metrics is not null)
+            TaskWait.Within(_metrics.DisposeAsync().AsTask(), TimeSpan.FromSeconds(2), "metrics");
         _metrics = null;
         if (!metrics.Enabled)
             return;

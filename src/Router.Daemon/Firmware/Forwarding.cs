@@ -24,7 +24,7 @@ internal static class Forwarding
         {
             try
             {
-                if (File.ReadAllText(path).Trim() != "1")
+                if (RegularFile.Read(path, 64).Bytes is not byte[] value || System.Text.Encoding.ASCII.GetString(value).Trim() != "1")
                     File.WriteAllText(path, "1\n");
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -6,6 +6,7 @@ using Router.Linux;
 using Router.Linux.Uapi;
 using Router.Tunnel;
 using ConfigPeer = Router.Daemon.Config.PeerConfig;
+using Router.Crypto;
 
 namespace Router.Daemon.Firmware;
 
@@ -289,7 +290,7 @@ internal sealed class InterfaceRunner : IDisposable
         try
         {
             if ((change.Device & DeviceFields.PrivateKey) != 0)
-                dc.PrivateKey = Router.Tunnel.SecretKey.From(config.PrivateKey.Bytes);
+                dc.PrivateKey = Key32.From(config.PrivateKey.Bytes);
             if ((change.Device & DeviceFields.ListenPort) != 0)
                 dc.ListenPort = (ushort)(config.ListenPort ?? 0);
             if ((change.Device & DeviceFields.FwMark) != 0)

@@ -80,7 +80,9 @@ internal sealed class Leds : IDisposable
     {
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+            if (RegularFile.Read(path, ConfigLoader.MaxFileSize).Bytes is not byte[] json)
+                return null;
+            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
             if (!doc.RootElement.TryGetProperty("leds", out var leds) || leds.ValueKind != JsonValueKind.Object)
                 return null;
             string? board = leds.TryGetProperty("board", out var b) && b.ValueKind == JsonValueKind.String ? b.GetString() : null;
@@ -101,7 +103,7 @@ internal sealed class Leds : IDisposable
     {
         try
         {
-            string model = File.Exists("/proc/device-tree/model") ? File.ReadAllText("/proc/device-tree/model").TrimEnd('\0') : "";
+            string model = RegularFile.Read("/proc/device-tree/model", 256).Bytes is byte[] text ? System.Text.Encoding.UTF8.GetString(text).TrimEnd('\0') : "";
             if (model.Contains("Zero 2", StringComparison.Ordinal))
                 return "zero2w";
             if (model.Contains("Compute Module 4", StringComparison.Ordinal))

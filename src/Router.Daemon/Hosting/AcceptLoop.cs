@@ -34,6 +34,12 @@ internal static class AcceptLoop
                 {
                     // The client went away or stalled past its timeout.
                 }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // A bug in serving one request must not end the loop (the socket would go deaf) nor fault its
+                    // task (shutdown would rethrow it): that request fails, the next one is served.
+                    Log.Error($"request failed: {e.GetType().Name}: {e.Message}");
+                }
             }
         }
     }

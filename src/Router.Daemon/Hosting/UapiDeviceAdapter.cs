@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using Router.Linux.Uapi;
 using Router.Tunnel;
+using Router.Crypto;
 
 namespace Router.Daemon.Hosting;
 
@@ -22,7 +23,7 @@ internal sealed class UapiDeviceAdapter(Device device) : IUapiDevice
         {
             if (state.PrivateKey is { } privateKey)
             {
-                reply.PrivateKey = UapiKey.From(privateKey);
+                reply.PrivateKey = Key32.From(privateKey);
                 privateKey.Clear();
             }
             foreach (PeerSnapshot peer in state.Peers)
@@ -37,10 +38,10 @@ internal sealed class UapiDeviceAdapter(Device device) : IUapiDevice
                     PersistentKeepaliveInterval = peer.PersistentKeepaliveInterval,
                 };
                 peer.PublicKey.CopyTo(key);
-                p.PublicKey = UapiKey.From(key);
+                p.PublicKey = Key32.From(key);
                 if (peer.PresharedKey is { } psk)
                 {
-                    p.PresharedKey = UapiKey.From(psk);
+                    p.PresharedKey = Key32.From(psk);
                     psk.Clear();
                 }
                 foreach (AllowedIp ip in peer.AllowedIps)
@@ -68,7 +69,7 @@ internal sealed class UapiDeviceAdapter(Device device) : IUapiDevice
         try
         {
             if (request.HasPrivateKey)
-                config.PrivateKey = SecretKey.From(request.PrivateKey);
+                config.PrivateKey = Key32.From(request.PrivateKey);
             foreach (UapiPeerConfig p in request.Peers)
             {
                 var peer = new PeerConfig(new PublicKey(p.PublicKey))
@@ -80,7 +81,7 @@ internal sealed class UapiDeviceAdapter(Device device) : IUapiDevice
                     ReplaceAllowedIps = p.ReplaceAllowedIps,
                 };
                 if (p.HasPresharedKey)
-                    peer.PresharedKey = SecretKey.From(p.PresharedKey);
+                    peer.PresharedKey = Key32.From(p.PresharedKey);
                 foreach (UapiAllowedIp ip in p.AllowedIps)
                     peer.AllowedIps.Add(new AllowedIpChange(new AllowedIp(ip.ToIPAddress(), ip.Cidr), ip.Remove));
                 config.Peers.Add(peer);

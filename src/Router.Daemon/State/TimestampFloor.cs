@@ -89,15 +89,10 @@ internal sealed class TimestampFloor
         }
     }
 
+    // A floor is one decimal number: anything else (missing, not a regular file, too large) counts as no floor.
     private static long ReadFloor(string path)
-    {
-        try
-        {
-            return File.Exists(path) && long.TryParse(File.ReadAllText(path).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out long ns) ? ns : 0;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return 0;
-        }
-    }
+        => RegularFile.Read(path, FloorMaxSize).Bytes is byte[] text
+           && long.TryParse(Encoding.ASCII.GetString(text).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out long ns) ? ns : 0;
+
+    private const int FloorMaxSize = 64;
 }

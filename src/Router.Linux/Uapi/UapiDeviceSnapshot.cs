@@ -1,4 +1,5 @@
 using Router.Tunnel.IO;
+using Router.Crypto;
 
 namespace Router.Linux.Uapi;
 
@@ -6,7 +7,7 @@ namespace Router.Linux.Uapi;
 public sealed class UapiDeviceSnapshot
 {
     /// <summary>All zero when unset (then not printed).</summary>
-    public UapiKey PrivateKey;
+    public Key32 PrivateKey;
 
     public ushort ListenPort { get; set; }
 
@@ -18,10 +19,10 @@ public sealed class UapiDeviceSnapshot
 /// <summary>One peer in a <see cref="UapiDeviceSnapshot"/>.</summary>
 public sealed class UapiPeerSnapshot
 {
-    public UapiKey PublicKey;
+    public Key32 PublicKey;
 
     /// <summary>All zero when there is none (printed as zeros, as wireguard-go does).</summary>
-    public UapiKey PresharedKey;
+    public Key32 PresharedKey;
 
     public Endpoint Endpoint { get; set; }
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Router.Tunnel.IO;
+using Router.Crypto;
 
 namespace Router.Linux.Uapi;
 
@@ -35,7 +36,7 @@ public sealed class UapiParser
         if (key.SequenceEqual("public_key"u8))
         {
             var peer = new UapiPeerConfig();
-            if (!UapiKey.TryParseHex(value, out peer.PublicKey))
+            if (!UapiHex.TryParseKey(value, out peer.PublicKey))
                 return Fail(UapiErrno.Invalid, "bad public_key");
             _request.Peers.Add(peer);
             _peer = peer;
@@ -82,7 +83,7 @@ public sealed class UapiParser
     {
         if (key.SequenceEqual("private_key"u8))
         {
-            if (!UapiKey.TryParseHex(value, out _request.PrivateKey))
+            if (!UapiHex.TryParseKey(value, out _request.PrivateKey))
                 return Fail(UapiErrno.Invalid, "bad private_key");
             _request.HasPrivateKey = true;
         }
@@ -128,7 +129,7 @@ public sealed class UapiParser
         }
         else if (key.SequenceEqual("preshared_key"u8))
         {
-            if (!UapiKey.TryParseHex(value, out peer.PresharedKey))
+            if (!UapiHex.TryParseKey(value, out peer.PresharedKey))
                 return Fail(UapiErrno.Invalid, "bad preshared_key");
             peer.HasPresharedKey = true;
         }

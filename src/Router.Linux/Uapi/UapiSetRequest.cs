@@ -1,4 +1,5 @@
 using Router.Tunnel.IO;
+using Router.Crypto;
 
 namespace Router.Linux.Uapi;
 
@@ -12,7 +13,7 @@ public sealed class UapiSetRequest : IDisposable
     /// <summary>private_key was given; an all-zero key means "remove the private key".</summary>
     public bool HasPrivateKey { get; internal set; }
 
-    public UapiKey PrivateKey;
+    public Key32 PrivateKey;
 
     public ushort? ListenPort { get; internal set; }
 
@@ -35,7 +36,7 @@ public sealed class UapiSetRequest : IDisposable
 /// <summary>One <c>public_key=</c> section of a set request.</summary>
 public sealed class UapiPeerConfig
 {
-    public UapiKey PublicKey;
+    public Key32 PublicKey;
 
     /// <summary>remove=true: remove this peer (every other field of the section is then moot).</summary>
     public bool Remove { get; internal set; }
@@ -46,7 +47,7 @@ public sealed class UapiPeerConfig
     /// <summary>preshared_key was given; all zero means "no pre-shared key".</summary>
     public bool HasPresharedKey { get; internal set; }
 
-    public UapiKey PresharedKey;
+    public Key32 PresharedKey;
 
     public Endpoint? Endpoint { get; internal set; }
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Router.Tunnel.IO;
+using Router.Crypto;
 
 namespace Router.Linux.Uapi;
 
@@ -48,12 +49,12 @@ public sealed class UapiWriter
             WriteAllowedIp(allowedIp);
     }
 
-    public void WriteKey(ReadOnlySpan<byte> name, in UapiKey key)
+    public void WriteKey(ReadOnlySpan<byte> name, in Key32 key)
     {
-        Span<byte> line = Reserve(name.Length + 1 + UapiKey.Size * 2 + 1);
+        Span<byte> line = Reserve(name.Length + 1 + Key32.Size * 2 + 1);
         name.CopyTo(line);
         line[name.Length] = (byte)'=';
-        key.WriteHex(line[(name.Length + 1)..]);
+        UapiHex.Write(key, line[(name.Length + 1)..]);
         line[^1] = (byte)'\n';
     }
 

@@ -26,9 +26,9 @@ internal sealed class CookieChecker(IClock clock)
     private static readonly byte[] Mac1Label = "mac1----"u8.ToArray();
     private static readonly byte[] CookieLabel = "cookie--"u8.ToArray();
 
-    private Bytes32 _mac1Key;
-    private Bytes32 _cookieEncryptionKey;
-    private Bytes32 _secret;
+    private Key32 _mac1Key;
+    private Key32 _cookieEncryptionKey;
+    private Key32 _secret;
     private long _secretBirth;
     private bool _secretSet;
 

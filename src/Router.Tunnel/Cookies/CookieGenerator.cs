@@ -13,8 +13,8 @@ namespace Router.Tunnel.Cookies;
 /// <remarks>Guarded by the device lock.</remarks>
 internal sealed class CookieGenerator(IClock clock)
 {
-    private Bytes32 _mac1Key;
-    private Bytes32 _cookieDecryptionKey;
+    private Key32 _mac1Key;
+    private Key32 _cookieDecryptionKey;
     private Bytes16 _cookie;
     private long _cookieBirth;
     private bool _hasCookie;

@@ -1,5 +1,6 @@
 using System.Net;
 using Router.Tunnel.IO;
+using Router.Crypto;
 
 namespace Router.Tunnel;
 
@@ -98,7 +99,7 @@ public sealed partial class Device
         }
     }
 
-    private void SetPrivateKey(in SecretKey privateKey)
+    private void SetPrivateKey(in Key32 privateKey)
     {
         _noise.SetPrivateKey(privateKey);
         _cookieChecker.SetPublicKey(_noise.StaticPublic);
@@ -186,7 +187,7 @@ public sealed partial class Device
                 peers.Add(new PeerSnapshot
                 {
                     PublicKey = peer.PublicKey,
-                    PresharedKey = peer.Handshake.HasPresharedKey ? SecretKey.From(peer.Handshake.PresharedKey) : null,
+                    PresharedKey = peer.Handshake.HasPresharedKey ? Key32.From(peer.Handshake.PresharedKey) : null,
                     Endpoint = peer.Endpoint.IsSet ? peer.Endpoint : null,
                     PersistentKeepaliveInterval = peer.PersistentKeepaliveInterval,
                     LastHandshake = peer.LastHandshake,
@@ -200,10 +201,10 @@ public sealed partial class Device
                     Drops = peer.Drops,
                 });
             }
-            SecretKey? privateKey = null;
+            Key32? privateKey = null;
             if (_noise.HasIdentity)
             {
-                var key = default(SecretKey);
+                var key = default(Key32);
                 _noise.CopyPrivateKey(key);
                 privateKey = key;
                 key.Clear();

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Router.Tunnel.IO;
+using Router.Crypto;
 
 namespace Router.Tunnel;
 
@@ -10,11 +11,11 @@ namespace Router.Tunnel;
 /// </summary>
 public sealed class DeviceConfig
 {
-    private SecretKey _privateKey;
+    private Key32 _privateKey;
     private bool _hasPrivateKey;
 
     /// <summary>private_key; all zero removes the key. Stored here until <see cref="ClearSecrets"/>.</summary>
-    public SecretKey? PrivateKey
+    public Key32? PrivateKey
     {
         get => _hasPrivateKey ? _privateKey : null;
         set
@@ -55,11 +56,11 @@ public sealed class PeerConfig(PublicKey publicKey)
     /// <summary>update_only=true: do nothing if the peer does not exist.</summary>
     public bool UpdateOnly { get; set; }
 
-    private SecretKey _presharedKey;
+    private Key32 _presharedKey;
     private bool _hasPresharedKey;
 
     /// <summary>preshared_key; all zero removes it. Stored here until <see cref="ClearSecrets"/>.</summary>
-    public SecretKey? PresharedKey
+    public Key32? PresharedKey
     {
         get => _hasPresharedKey ? _presharedKey : null;
         set
@@ -111,7 +112,7 @@ public readonly record struct AllowedIp(IPAddress Address, int Cidr)
 public sealed class DeviceSnapshot
 {
     /// <summary>private_key, or null when none is set. The receiver clears it after use.</summary>
-    public SecretKey? PrivateKey { get; init; }
+    public Key32? PrivateKey { get; init; }
 
     public PublicKey? PublicKey { get; init; }
 
@@ -128,7 +129,7 @@ public sealed class PeerSnapshot
     public PublicKey PublicKey { get; init; }
 
     /// <summary>preshared_key, or null when none is set. The receiver clears it after use.</summary>
-    public SecretKey? PresharedKey { get; init; }
+    public Key32? PresharedKey { get; init; }
 
     public bool HasPresharedKey => PresharedKey is not null;
 

@@ -1,3 +1,5 @@
+using Router.Crypto;
+
 namespace Router.Tunnel.Noise;
 
 /// <summary>Where a peer's handshake stands (kernel enum noise_handshake_state).</summary>
@@ -19,21 +21,21 @@ internal enum HandshakeState
 internal sealed class Handshake
 {
     public HandshakeState State;
-    public Bytes32 Hash;
-    public Bytes32 ChainingKey;
-    public Bytes32 LocalEphemeralPrivate;
-    public Bytes32 RemoteEphemeral;
+    public Key32 Hash;
+    public Key32 ChainingKey;
+    public Key32 LocalEphemeralPrivate;
+    public Key32 RemoteEphemeral;
     /// <summary>The index we chose for this handshake (0 when none is registered).</summary>
     public uint LocalIndex;
     public uint RemoteIndex;
 
     // Survive a completed handshake.
-    public Bytes32 RemoteStatic;
-    public Bytes32 PresharedKey;
+    public Key32 RemoteStatic;
+    public Key32 PresharedKey;
     /// <summary>DH(our static, their static); all zero when that DH failed (low-order remote key).</summary>
-    public Bytes32 PrecomputedStaticStatic;
+    public Key32 PrecomputedStaticStatic;
     /// <summary>HASH(H0 || their static key): the initial hash of initiations we send to this peer.</summary>
-    public Bytes32 InitialHash;
+    public Key32 InitialHash;
     /// <summary>Newest TAI64N timestamp accepted from this peer (replay protection for initiations).</summary>
     public Bytes12 LatestTimestamp;
     /// <summary>Monotonic ticks of the last initiation we accepted (flood guard); 0 = never.</summary>
@@ -41,7 +43,7 @@ internal sealed class Handshake
     /// <summary>Monotonic ticks of the last initiation we sent (one per REKEY_TIMEOUT); 0 = never.</summary>
     public long LastSentInitiation;
 
-    public bool HasPresharedKey => !PresharedKey.IsZero();
+    public bool HasPresharedKey => !PresharedKey.IsZero;
 
     /// <summary>Forgets the in-progress handshake (not the peer's identity or its replay state).</summary>
     public void Clear()

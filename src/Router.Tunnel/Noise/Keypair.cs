@@ -1,3 +1,5 @@
+using Router.Crypto;
+
 namespace Router.Tunnel.Noise;
 
 /// <summary>
@@ -16,8 +18,8 @@ internal sealed class Keypair
     private int _references = 1;
     private int _retired;
 
-    public Bytes32 SendKey;
-    public Bytes32 ReceiveKey;
+    public Key32 SendKey;
+    public Key32 ReceiveKey;
     /// <summary>Next counter to send.</summary>
     public ulong SendCounter;
     public ReplayWindow Replay;

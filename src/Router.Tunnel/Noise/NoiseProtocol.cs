@@ -18,14 +18,14 @@ internal sealed class NoiseProtocol(IClock clock, ITimestampSource timestamps)
     private static readonly byte[] Identifier = "WireGuard v1 zx2c4 Jason@zx2c4.com"u8.ToArray();
 
     /// <summary>C0 = HASH(construction).</summary>
-    public static readonly Bytes32 InitialChainingKey = ComputeInitialChainingKey();
+    public static readonly Key32 InitialChainingKey = ComputeInitialChainingKey();
     /// <summary>H0 = HASH(C0 || identifier).</summary>
-    public static readonly Bytes32 InitialHash = ComputeInitialHash();
+    public static readonly Key32 InitialHash = ComputeInitialHash();
 
-    private Bytes32 _staticPrivate;
-    private Bytes32 _staticPublic;
+    private Key32 _staticPrivate;
+    private Key32 _staticPublic;
     /// <summary>HASH(H0 || our static public key): the initial hash of initiations sent to us.</summary>
-    private Bytes32 _identityHash;
+    private Key32 _identityHash;
     private long _dhComputations;
 
     public bool HasIdentity { get; private set; }
@@ -68,7 +68,7 @@ internal sealed class NoiseProtocol(IClock clock, ITimestampSource timestamps)
     public bool CreateInitiation(Peer peer, IndexTable indices, Span<byte> message)
     {
         Handshake hs = peer.Handshake;
-        if (!HasIdentity || hs.PrecomputedStaticStatic.IsZero())
+        if (!HasIdentity || hs.PrecomputedStaticStatic.IsZero)
             return false;
         Span<byte> key = stackalloc byte[KeySize];
         Span<byte> dh = stackalloc byte[KeySize];
@@ -128,8 +128,8 @@ internal sealed class NoiseProtocol(IClock clock, ITimestampSource timestamps)
         reason = DropReason.HandshakeFailed;
         if (!HasIdentity)
             return null;
-        Bytes32 hash = _identityHash;
-        Bytes32 chainingKey = InitialChainingKey;
+        Key32 hash = _identityHash;
+        Key32 chainingKey = InitialChainingKey;
         Span<byte> key = stackalloc byte[KeySize];
         Span<byte> dh = stackalloc byte[KeySize];
         Span<byte> remoteStatic = stackalloc byte[KeySize];
@@ -156,7 +156,7 @@ internal sealed class NoiseProtocol(IClock clock, ITimestampSource timestamps)
                 return null;
             }
             Handshake hs = peer.Handshake;
-            if (hs.PrecomputedStaticStatic.IsZero())
+            if (hs.PrecomputedStaticStatic.IsZero)
                 return null;
             Kdf.Derive2(chainingKey, hs.PrecomputedStaticStatic, chainingKey, key);
 
@@ -175,7 +175,7 @@ internal sealed class NoiseProtocol(IClock clock, ITimestampSource timestamps)
             }
 
             peer.ForgetHandshake(peers.Indices);
-            hs.RemoteEphemeral = Bytes32.From(ephemeral);
+            hs.RemoteEphemeral = Key32.From(ephemeral);
             timestamp.CopyTo(hs.LatestTimestamp);
             hs.Hash = hash;
             hs.ChainingKey = chainingKey;
@@ -256,8 +256,8 @@ internal sealed class NoiseProtocol(IClock clock, ITimestampSource timestamps)
         Handshake hs = peer.Handshake;
         if (hs.State != HandshakeState.CreatedInitiation)
             return null;
-        Bytes32 hash = hs.Hash;
-        Bytes32 chainingKey = hs.ChainingKey;
+        Key32 hash = hs.Hash;
+        Key32 chainingKey = hs.ChainingKey;
         Span<byte> key = stackalloc byte[KeySize];
         Span<byte> dh = stackalloc byte[KeySize];
         Span<byte> tau = stackalloc byte[KeySize];
@@ -282,7 +282,7 @@ internal sealed class NoiseProtocol(IClock clock, ITimestampSource timestamps)
                 return null;
             MixHash(ref hash, encryptedEmpty);
 
-            hs.RemoteEphemeral = Bytes32.From(ephemeral);
+            hs.RemoteEphemeral = Key32.From(ephemeral);
             hs.Hash = hash;
             hs.ChainingKey = chainingKey;
             hs.RemoteIndex = ReadU32(message, RespSender);
@@ -348,7 +348,7 @@ internal sealed class NoiseProtocol(IClock clock, ITimestampSource timestamps)
         }
     }
 
-    private static void MixHash(ref Bytes32 hash, ReadOnlySpan<byte> data)
+    private static void MixHash(ref Key32 hash, ReadOnlySpan<byte> data)
     {
         var state = new Blake2sState(KeySize);
         state.Update(hash);
@@ -364,16 +364,16 @@ internal sealed class NoiseProtocol(IClock clock, ITimestampSource timestamps)
         return acc == 0;
     }
 
-    private static Bytes32 ComputeInitialChainingKey()
+    private static Key32 ComputeInitialChainingKey()
     {
-        var ck = default(Bytes32);
+        var ck = default(Key32);
         Blake2s.Hash(Construction, ck);
         return ck;
     }
 
-    private static Bytes32 ComputeInitialHash()
+    private static Key32 ComputeInitialHash()
     {
-        Bytes32 hash = ComputeInitialChainingKey();
+        Key32 hash = ComputeInitialChainingKey();
         MixHash(ref hash, Identifier);
         return hash;
     }

@@ -59,7 +59,7 @@ public sealed class ConfigValidationTests : IDisposable
         { "duplicate object", """{ 'interfaces': { 'wg0': { 'privateKeyFile': '$KEY' } }, 'interfaces': { } }""", "interfaces", "'interfaces' appears twice in this object" },
         { "duplicate peers block", Wg0("", Peer).Replace("'peers'", "'peers': [], 'Peers'"), "interfaces.wg0.Peers", "'Peers' appears twice in this object (also as 'peers')" },
         { "duplicate value", Wg0("'listenPort': 1, 'listenPort': 2,"), "interfaces.wg0.listenPort", "'listenPort' appears twice" },
-        { "key file is a directory", """{ 'interfaces': { 'wg0': { 'privateKeyFile': '/tmp' } } }""", "interfaces.wg0.privateKeyFile", "'/tmp' is a directory, expected a key file" },
+        { "key file is a directory", """{ 'interfaces': { 'wg0': { 'privateKeyFile': '/tmp' } } }""", "interfaces.wg0.privateKeyFile", "key file /tmp: not a regular file (directory)" },
         { "object expected, value found", """{ 'interfaces': { 'wg0': { 'privateKeyFile': '$KEY' } }, 'leds': 'on' }""", "leds", "expected an object { ... }, found a value" },
         { "array expected, value found", Wg0("'addresses': '10.0.0.1/24',"), "interfaces.wg0.addresses", "expected an array [ ... ], found a single value" },
     };
