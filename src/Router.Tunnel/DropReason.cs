@@ -36,7 +36,7 @@ public enum DropReason
     InterfaceDown,
     /// <summary>The crypto pipeline was full: the read was dropped so that queues stay short and TCP backs off.</summary>
     QueueFull,
-    /// <summary>A handshake message with a valid mac1 found the handshake queue full (a flood beyond what cookies shed).</summary>
+    /// <summary>A handshake message with valid mac1 and mac2 found the handshake queue full, its reserve included.</summary>
     HandshakeQueueFull,
 }
 

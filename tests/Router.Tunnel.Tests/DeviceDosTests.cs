@@ -139,18 +139,37 @@ public sealed class DeviceDosTests
     }
 
     [Fact]
-    public void ABacklogBeyondTheQueueIsDroppedAndCountedAndTheQueueRecovers()
+    public void AQueueAFloodKeepsFullStillTakesACookieHoldersRetry()
     {
         using var net = new TwoDevices();
-        var flood = Enumerable.Range(0, 1100).Select(_ => InitiationWithValidMac1(net.KeyB)).ToList();
-        DeliverBatchToB(net, flood, i => Endpoint.FromBytes([203, 0, (byte)(i >> 8), (byte)i], 1000));
-        Assert.Equal(1100 - 1024, net.B.Drops[DropReason.HandshakeQueueFull]);
-        Assert.Equal(1024, net.B.Drops[DropReason.CookieRequired]);
+        List<byte[]> Flood() => Enumerable.Range(0, 1100).Select(_ => InitiationWithValidMac1(net.KeyB)).ToList();
+        Endpoint FloodSource(int i) => Endpoint.FromBytes([203, 0, (byte)(i >> 8), (byte)i], 1000);
 
-        net.Clock.Advance(TimeSpan.FromSeconds(1.1)); // past UNDER_LOAD_AFTER_TIME with an empty queue
+        // A's first initiation arrives behind 1100 flood messages: past 7/8 of the queue it earns a cookie reply
+        // straight away (a full queue used to drop it with the flood, and every retry after it).
         net.SendFromA(Ip.V4("10.0.0.1", "10.0.0.2"));
+        var first = net.Net.TakeAll().Single();
+        DeliverBatchToB(net, [.. Flood(), first.Data], i => i < 1100 ? FloodSource(i) : first.From);
+        Assert.Equal(1101, net.B.Drops[DropReason.CookieRequired]);
+        Assert.Equal(0, net.B.Drops[DropReason.HandshakeQueueFull]);
+        net.Pump(); // A takes its cookie
+        Assert.Equal(0, net.A.Drops[DropReason.BadCookieReply]);
+
+        // Its retry carries mac2 and finds room in the reserve behind the next 1100.
+        net.Clock.Advance(TimeSpan.FromSeconds(5.5));
+        net.A.Tick();
+        var retry = net.Net.TakeAll().Single();
+        DeliverBatchToB(net, [.. Flood(), retry.Data], i => i < 1100 ? FloodSource(i) : retry.From);
         net.Pump();
         Assert.Single(net.TunB.TakeWritten());
+        Assert.Equal(0, net.B.Drops[DropReason.HandshakeQueueFull]);
+
+        // Only a flood of valid mac2 (here: A's retry replayed) fills the reserve; the rest is dropped and counted.
+        net.Clock.Advance(TimeSpan.FromSeconds(0.5));
+        var replays = Flood();
+        replays.AddRange(Enumerable.Repeat(retry.Data, 300));
+        DeliverBatchToB(net, replays, i => i < 1100 ? FloodSource(i) : retry.From);
+        Assert.Equal(300 - 1024 / 8, net.B.Drops[DropReason.HandshakeQueueFull]);
     }
 
     [Fact]

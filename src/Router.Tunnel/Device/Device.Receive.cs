@@ -57,7 +57,7 @@ public sealed partial class Device
                         ReceiveCookieReply(message);
                         break;
                     default:
-                        queued |= QueueHandshake(datagram);
+                        queued |= QueueHandshake(datagram, now, outbox);
                         break;
                 }
             }
