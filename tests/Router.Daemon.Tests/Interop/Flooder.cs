@@ -19,6 +19,7 @@ internal sealed class Flooder : IDisposable
     public const int MaxDatagram = 1472;
 
     private readonly Socket[] _sockets;
+    private volatile bool _disposed; // a failed test disposes the flooder while Run still goes: Run stops
     private readonly byte[] _random = new byte[1 << 16];
     private readonly byte[][] _initiations = new byte[512][];
 
@@ -83,7 +84,7 @@ internal sealed class Flooder : IDisposable
         Span<byte> buffer = stackalloc byte[MaxDatagram];
         var watch = Stopwatch.StartNew();
         long malformed = 0, initiations = 0, turn = 0;
-        while (watch.Elapsed < duration && !stop.IsCancellationRequested)
+        while (watch.Elapsed < duration && !stop.IsCancellationRequested && !_disposed)
         {
             double t = watch.Elapsed.TotalSeconds;
             long malformedDue = malformedPerSecond == int.MaxValue ? malformed + 64 : (long)(t * malformedPerSecond);
@@ -109,10 +110,15 @@ internal sealed class Flooder : IDisposable
         {
             // ENOBUFS / ECONNREFUSED from an earlier ICMP error: not sent, not counted
         }
+        catch (ObjectDisposedException)
+        {
+            // disposed under a running flood (the test failed): Run sees it next round
+        }
     }
 
     public void Dispose()
     {
+        _disposed = true;
         foreach (var s in _sockets)
             s.Dispose();
     }
