@@ -43,9 +43,11 @@ internal static class ProtocolConstants
 /// <summary>Choices of this implementation, free to tune without breaking the protocol.</summary>
 internal static class ImplementationConstants
 {
-    /// <summary>Handshake messages per second from which the device counts as under load (this engine has no handshake queue to measure).</summary>
-    public const int UnderLoadHandshakesPerSecond = 1024 / 8; // wireguard-go: 1/8 of its 1024-deep handshake queue
-    /// <summary>How long the device stays "under load" after the last time the threshold was crossed.</summary>
+    /// <summary>Handshake messages (valid mac1) waiting for the Noise work, at most (wireguard-go: 1024; kernel: 4096).</summary>
+    public const int HandshakeQueueSize = 1024;
+    /// <summary>Queue depth from which the device is under load and demands cookies (both references: 1/8 of the queue).</summary>
+    public const int UnderLoadQueueDepth = HandshakeQueueSize / 8;
+    /// <summary>How long the device stays "under load" after the last time the depth was reached.</summary>
     public static readonly TimeSpan UnderLoadAfterTime = TimeSpan.FromSeconds(1);
     /// <summary>Per-source rate limit for handshakes carrying a valid mac2 while under load.</summary>
     public const int RateLimiterPacketsPerSecond = 20;

@@ -36,13 +36,15 @@ public enum DropReason
     InterfaceDown,
     /// <summary>The crypto pipeline was full: the read was dropped so that queues stay short and TCP backs off.</summary>
     QueueFull,
+    /// <summary>A handshake message with valid mac1 and mac2 found the handshake queue full, its reserve included.</summary>
+    HandshakeQueueFull,
 }
 
 /// <summary>Thread-safe counters, one per <see cref="DropReason"/>.</summary>
 public sealed class DropCounters
 {
     /// <summary>How many reasons there are (the length <see cref="CopyTo"/> needs).</summary>
-    public const int Count = (int)DropReason.QueueFull + 1;
+    public const int Count = (int)DropReason.HandshakeQueueFull + 1;
 
     private readonly long[] _counts = new long[Count];
 

@@ -84,6 +84,43 @@ public sealed class DeviceMalformedTests
     }
 
     [Fact]
+    public void DatagramsLongerThanAnyMessageAndAMixedBatchAreEachDroppedAndCounted()
+    {
+        // What a GRO batch can hand over: segments of one size but any type, and datagrams up to 64 KiB.
+        using var net = new TwoDevices();
+        net.Connect();
+        var m = OneTransport(net);
+        var huge = new byte[65507];
+        new Random(3).NextBytes(huge);
+        byte[] Typed(byte[] body, byte type)
+        {
+            var copy = (byte[])body.Clone();
+            copy[0] = type;
+            copy[1] = copy[2] = copy[3] = 0;
+            return copy;
+        }
+        byte[] longTransport = [.. m.Data.AsSpan(0, 16), .. huge.AsSpan(16)];
+        var batch = new List<byte[]>
+        {
+            Typed(huge, 1), Typed(huge, 2), Typed(huge, 3), // longer than any handshake or cookie message
+            longTransport,                                  // a transport that long, to the live session: fails its tag
+            Typed(huge, 5),
+            m.Data,                                         // the genuine one, in the middle
+            Typed(m.Data, 1), Typed(m.Data, 2), Typed(m.Data, 3), // the transport's size (128), other types
+            m.Data,                                         // and its replay
+        };
+        long before = net.B.Drops.Total;
+        DeviceDosTests.DeliverBatchToB(net, batch, _ => m.From);
+        Assert.Single(net.TunB.TakeWritten());
+        Assert.Equal(3 + 2, net.B.Drops[DropReason.BadSize]);
+        Assert.Equal(1, net.B.Drops[DropReason.TooShort]); // 128 bytes of type 1
+        Assert.Equal(1, net.B.Drops[DropReason.DecryptFailed]);
+        Assert.Equal(1, net.B.Drops[DropReason.UnknownType]);
+        Assert.Equal(1, net.B.Drops[DropReason.ReplayedCounter]);
+        Assert.Equal(batch.Count - 1, net.B.Drops.Total - before);
+    }
+
+    [Fact]
     public void RandomGarbageNeverThrows()
     {
         using var net = new TwoDevices();

@@ -185,4 +185,51 @@ public sealed class MessageLimitTests
         // A counter at the limit is refused by the receiver even when correctly encrypted.
         Assert.False(new ReplayWindow().TryAccept(ProtocolConstants.RejectAfterMessages));
     }
+
+    [Fact]
+    public void RejectAfterMessagesIsTheKernelsLimit()
+    {
+        // Kernel: U64_MAX - COUNTER_WINDOW_SIZE - 1 with a window of 8192 - 64; wireguard-go: 2^64 - 2^13 - 1.
+        Assert.Equal(ulong.MaxValue - (8192 - 64) - 1, ProtocolConstants.RejectAfterMessages);
+        Assert.True(ProtocolConstants.RejectAfterMessages > ulong.MaxValue - (1UL << 13) - 1); // within 63 of go's
+        Assert.True(ProtocolConstants.RejectAfterMessages + ReplayWindow.WindowSize < ulong.MaxValue); // the window never wraps
+        Assert.Equal(1UL << 60, ProtocolConstants.RekeyAfterMessages);
+    }
+
+    [Fact]
+    public void TheReceiverDropsAndCountsACorrectlyEncryptedCounterAtTheRejectLimit()
+    {
+        using var net = new TwoDevices();
+        net.Connect();
+        byte[] packet = Ip.V4("10.0.0.1", "10.0.0.2", 48);
+        var (_, from, to) = net.Net.Log.First(e => e.Data[0] == 4);
+        net.Deliver(TransportOracle.SealFromA(net, ProtocolConstants.RejectAfterMessages - 1, packet), from, to);
+        Assert.Single(net.TunB.TakeWritten()); // the last counter allowed
+        net.Deliver(TransportOracle.SealFromA(net, ProtocolConstants.RejectAfterMessages, packet), from, to);
+        net.Deliver(TransportOracle.SealFromA(net, ulong.MaxValue, packet), from, to);
+        Assert.Empty(net.TunB.TakeWritten());
+        Assert.Equal(2, net.B.Drops[DropReason.ReplayedCounter]);
+        Assert.Equal(2, net.PeerAOnB.Drops[DropReason.ReplayedCounter]);
+    }
+
+    [Fact]
+    public void TheSenderUsesTheLastAllowedCounterThenMovesToANewSession()
+    {
+        using var net = new TwoDevices();
+        net.Connect();
+        net.Clock.Advance(TimeSpan.FromSeconds(6));
+        var keypair = net.PeerBOnA.Keypairs.Current!;
+        keypair.SendCounter = ProtocolConstants.RejectAfterMessages - 1;
+        net.SendFromA(Ip.V4("10.0.0.1", "10.0.0.2"));
+        var last = net.Net.Log.Last(e => e.Data[0] == 4).Data;
+        Assert.Equal(ProtocolConstants.RejectAfterMessages - 1, System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(last.AsSpan(8)));
+        net.Pump();
+        Assert.Single(net.TunB.TakeWritten());
+        Assert.Equal(ProtocolConstants.RejectAfterMessages, keypair.SendCounter);
+        net.SendFromA(Ip.V4("10.0.0.1", "10.0.0.2"));
+        net.Pump();
+        Assert.Single(net.TunB.TakeWritten()); // on the new session
+        Assert.NotSame(keypair, net.PeerBOnA.Keypairs.Current);
+        Assert.Equal(ProtocolConstants.RejectAfterMessages, keypair.SendCounter); // the old one never went past the limit
+    }
 }

@@ -98,6 +98,27 @@ public sealed class DeviceTrafficTests
     }
 
     [Fact]
+    public void APeerSpoofingAnotherPeersAllowedIpsIsDroppedAndCounted()
+    {
+        using var net = new TwoDevices();
+        var other = new PeerConfig(new PublicKey(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        other.AllowedIps.Add(new(AllowedIp.Parse("10.5.0.0/16")));
+        other.AllowedIps.Add(new(AllowedIp.Parse("fd05::/64")));
+        var config = new DeviceConfig();
+        config.Peers.Add(other);
+        net.B.Configure(config);
+        net.Connect();
+        net.SendFromA(Ip.V4("10.5.0.7", "10.0.0.2"), Ip.V6("fd05::7", "fd00::2"));
+        net.Pump();
+        Assert.Empty(net.TunB.TakeWritten());
+        Assert.Equal(2, net.B.Drops[DropReason.AllowedIpsMismatch]);
+        Assert.Equal(2, net.PeerAOnB.Drops[DropReason.AllowedIpsMismatch]);
+        net.SendFromA(Ip.V4("10.0.0.1", "10.0.0.2"));
+        net.Pump();
+        Assert.Single(net.TunB.TakeWritten()); // its own address still passes
+    }
+
+    [Fact]
     public void DestinationWithoutPeerIsDropped()
     {
         using var net = new TwoDevices();

@@ -57,22 +57,33 @@ internal sealed class CookieChecker(IClock clock)
     /// </summary>
     public MacState Validate(ReadOnlySpan<byte> message, in Endpoint source, bool checkCookie)
     {
-        int mac1At = message.Length - 2 * MacSize;
-        Span<byte> computed = stackalloc byte[MacSize];
-        Blake2s.KeyedHash(_mac1Key, message[..mac1At], computed);
-        if (!CryptographicOperations.FixedTimeEquals(computed, message.Slice(mac1At, MacSize)))
+        if (!CheckMac1(message))
             return MacState.InvalidMac;
         if (!checkCookie)
             return MacState.ValidMacButNoCookie;
+        return CheckMac2(message, source) ? MacState.ValidMacWithCookie : MacState.ValidMacButNoCookie;
+    }
 
+    /// <summary>mac1 of a handshake message at its exact size: proof that the sender knows our public key.</summary>
+    public bool CheckMac1(ReadOnlySpan<byte> message)
+    {
+        int mac1At = message.Length - 2 * MacSize;
+        Span<byte> computed = stackalloc byte[MacSize];
+        Blake2s.KeyedHash(_mac1Key, message[..mac1At], computed);
+        return CryptographicOperations.FixedTimeEquals(computed, message.Slice(mac1At, MacSize));
+    }
+
+    /// <summary>mac2 keyed by the cookie we give <paramref name="source"/> (address and port): proof of a round trip.</summary>
+    public bool CheckMac2(ReadOnlySpan<byte> message, in Endpoint source)
+    {
+        int mac2At = message.Length - MacSize;
+        Span<byte> computed = stackalloc byte[MacSize];
         Span<byte> cookie = stackalloc byte[CookieSize];
         try
         {
             MakeCookie(source, cookie);
-            Blake2s.KeyedHash(cookie, message[..(mac1At + MacSize)], computed);
-            return CryptographicOperations.FixedTimeEquals(computed, message.Slice(mac1At + MacSize, MacSize))
-                ? MacState.ValidMacWithCookie
-                : MacState.ValidMacButNoCookie;
+            Blake2s.KeyedHash(cookie, message[..mac2At], computed);
+            return CryptographicOperations.FixedTimeEquals(computed, message.Slice(mac2At, MacSize));
         }
         finally
         {

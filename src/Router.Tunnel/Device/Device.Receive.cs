@@ -9,7 +9,8 @@ namespace Router.Tunnel;
 // Inbound (kernel receive.c, wireguard-go receive.go):
 //
 //   UDP batch -> type and exact size
-//     1, 2 -> mac1 (always) -> under load: mac2 or cookie reply, then per-source rate limit -> Noise -> reply/session
+//     1, 2 -> mac1 (always) -> handshake queue (its depth is the load: Device.Handshakes.cs)
+//          -> under load: mac2 or cookie reply, then per-source rate limit -> Noise -> reply/session
 //     3    -> index -> that peer's cookie generator
 //     4    -> index -> keypair (not expired) -> Open in place -> replay window -> roam, confirm next keypair
 //          -> inner source must be the peer's allowed IP -> TUN batch
@@ -31,6 +32,7 @@ public sealed partial class Device
     private void ClassifyDatagrams(ReadOnlySpan<PacketBuffer> datagrams, CryptoBatch? batch, bool pipelineFull = false)
     {
         Outbox outbox = _udpOutbox;
+        bool queued = false;
         lock (_lock)
         {
             long now = _clock.Now;
@@ -55,27 +57,41 @@ public sealed partial class Device
                         ReceiveCookieReply(message);
                         break;
                     default:
-                        ReceiveHandshake(type, datagram, now, outbox);
+                        queued |= QueueHandshake(datagram, now, outbox);
                         break;
                 }
             }
+            if (queued && !_handshakeThreadRunning)
+                ProcessHandshakes(int.MaxValue, now, outbox); // deterministic mode: the batch's backlog, worked off here
         }
+        if (queued && _handshakeThreadRunning)
+            _handshakesWaiting.Set();
         Flush(outbox);
     }
 
-    private void ReceiveHandshake(MessageType type, PacketBuffer datagram, long now, Outbox outbox)
+    /// <summary>
+    /// Works off up to <paramref name="limit"/> queued handshake messages, oldest first; true when the queue is
+    /// now empty. Needs the lock.
+    /// </summary>
+    private bool ProcessHandshakes(int limit, long now, Outbox outbox)
+    {
+        for (int i = 0; i < limit; i++)
+        {
+            if (_handshakes.Peek() is not { } message)
+                return true;
+            ReceiveHandshake(message, now, outbox); // judged with itself still counted in the queue, as the kernel does
+            _handshakes.RemoveHead();
+        }
+        return _handshakes.Count == 0;
+    }
+
+    private void ReceiveHandshake(PacketBuffer datagram, long now, Outbox outbox)
     {
         ReadOnlySpan<byte> message = datagram.Payload;
-        bool underLoad = CountHandshakeAndCheckLoad(now);
-        MacState macs = _cookieChecker.Validate(message, datagram.Endpoint, underLoad);
-        if (macs == MacState.InvalidMac)
+        var type = (MessageType)Messages.ReadU32(message, 0);
+        if (IsUnderLoad(now))
         {
-            _drops.Increment(DropReason.BadMac1);
-            return;
-        }
-        if (underLoad)
-        {
-            if (macs != MacState.ValidMacWithCookie)
+            if (!_cookieChecker.CheckMac2(message, datagram.Endpoint))
             {
                 SendCookieReply(message, type, datagram.Endpoint, outbox);
                 _drops.Increment(DropReason.CookieRequired);

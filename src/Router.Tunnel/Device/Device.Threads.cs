@@ -7,8 +7,9 @@ namespace Router.Tunnel;
 // do the AEAD outside it, and an in-order drain puts packets back on the wire / the TUN in the order they were read.
 //
 //   wg-tun-read     ITun.Read (batch) -> routing, counters, headers (lock) --+--> send ring (publish order)
-//   wg-udp-receive  IBind.Receive     -> handshakes; index -> keypair (lock) --+--> receive ring
-//                                                                            \--> work queue
+//   wg-udp-receive  IBind.Receive     -> mac1; index -> keypair (lock) ------+--> receive ring
+//                                        \--> handshake queue                 \--> work queue
+//   wg-handshake    handshake queue   -> cookies, Noise (lock) -> UDP send (Device.Handshakes.cs)
 //   wg-crypto-N     work queue -> Encrypt / Open each job -> release keypair refs -> mark batch done
 //                   -> drain the finished head of its ring:
 //                        send:    IBind.Send (sendmmsg) of the batch, in counter order
@@ -73,7 +74,7 @@ public sealed partial class Device
     /// <summary>Raised (on the failing thread) when a worker thread stops on an unexpected exception.</summary>
     public event Action<Exception>? Faulted;
 
-    /// <summary>Binds if needed and starts the three worker threads.</summary>
+    /// <summary>Binds if needed and starts the reader, handshake, timer and crypto threads.</summary>
     public void Start()
     {
         if (_tunThread is not null)
@@ -92,6 +93,7 @@ public sealed partial class Device
         _workers = new Thread[Math.Max(1, CryptoWorkers)];
         for (int i = 0; i < _workers.Length; i++)
             _workers[i] = StartThread($"wg-crypto-{i}", CryptoLoop);
+        StartHandshakeThread(); // before the UDP thread, which hands it the handshakes from then on
         _tunThread = StartThread("wg-tun-read", TunLoop);
         _udpThread = StartThread("wg-udp-receive", UdpLoop);
         _timerThread = StartThread("wg-timers", TimerLoop);
@@ -106,6 +108,7 @@ public sealed partial class Device
         if (_stopping.IsSet)
             return;
         _stopping.Set();
+        _handshakesWaiting.Set();
         _tun.Dispose();
         IBind? bind;
         lock (_lock)
@@ -117,6 +120,7 @@ public sealed partial class Device
         _tunThread?.Join();
         _udpThread?.Join();
         _timerThread?.Join();
+        _handshakeThread?.Join();
         // The readers are gone: what is queued still finishes (releasing its keypair references), then workers stop.
         foreach (Thread _ in _workers)
             _work!.Add(null);

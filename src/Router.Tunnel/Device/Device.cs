@@ -42,14 +42,13 @@ public sealed partial class Device : IDisposable
     private ushort _listenPort;
     private uint _firewallMark;
 
-    // Under-load detection: handshake messages counted per one-second window.
-    private long _handshakeWindowStart;
-    private int _handshakesInWindow;
+    // Handshakes with a valid mac1 wait here for the Noise work; its depth says whether the device is under load.
+    private readonly HandshakeQueue _handshakes = new(ImplementationConstants.HandshakeQueueSize);
     private long _lastUnderLoad;
     private bool _everUnderLoad;
 
-    /// <summary>Handshake messages per second above which cookies are demanded (tests lower it).</summary>
-    internal int UnderLoadThreshold = ImplementationConstants.UnderLoadHandshakesPerSecond;
+    /// <summary>Handshake queue depth from which cookies are demanded (tests lower it).</summary>
+    internal int UnderLoadQueueDepth = ImplementationConstants.UnderLoadQueueDepth;
 
     /// <summary>Creates a device; it binds on the first configuration with a listen port, or at <see cref="Start"/>.</summary>
     /// <param name="tun">The TUN side; the device owns it from now on (disposed by <see cref="Stop"/>).</param>
@@ -97,15 +96,13 @@ public sealed partial class Device : IDisposable
         outbox.Flush(Volatile.Read(ref _bind), _tun, _pool, _lock);
     }
 
-    /// <summary>Counts one handshake message and says whether the device is under load (kernel receive.c).</summary>
-    private bool CountHandshakeAndCheckLoad(long now)
+    /// <summary>
+    /// Whether handshakes need a cookie now: the queue holds at least <see cref="UnderLoadQueueDepth"/> messages,
+    /// or did less than UNDER_LOAD_AFTER_TIME ago (kernel receive.c, wireguard-go IsUnderLoad). Needs the lock.
+    /// </summary>
+    private bool IsUnderLoad(long now)
     {
-        if (now - _handshakeWindowStart >= TimeSpan.TicksPerSecond)
-        {
-            _handshakeWindowStart = now;
-            _handshakesInWindow = 0;
-        }
-        if (++_handshakesInWindow >= UnderLoadThreshold || ForceUnderLoad)
+        if (_handshakes.Count >= UnderLoadQueueDepth || ForceUnderLoad)
         {
             _lastUnderLoad = now;
             _everUnderLoad = true;
@@ -123,6 +120,7 @@ public sealed partial class Device : IDisposable
                 DestroyPeer(peer);
             _noise.SetPrivateKey(default);
             _cookieChecker.Clear();
+            _handshakes.Clear();
         }
     }
 
