@@ -104,10 +104,10 @@ public sealed partial class NamespaceMoveTests
     {
         using var rig = new FirmwareRig();
         using var other = Netns.Create("fwm");
+        rig.StartWireguardGo(); // first, so routerd's first initiation is answered (as FirmwareRunTests does)
         rig.WriteConfig(rig.Config(keepalive: 1));
         rig.StartRouterd();
         Assert.True(rig.WaitForUapi(), $"routerd run came up\n{rig.Log}");
-        rig.StartWireguardGo();
         Assert.True(Ping(rig.A, "10.77.0.2", 3), $"tunnel up before the move\n{rig.Log}");
 
         rig.A.Ip($"link set {rig.IfA} netns {other.Name}");
