@@ -62,7 +62,7 @@ public sealed class DropInLifecycleTests
 
     /// <summary>
     /// What routerd itself spends between the stop request and its exit, as it logs at verbose level with the kernel's
-    /// share (deleting the interface inside close(2)) apart: at most 1 s. Noticing a removed socket file takes at most
+    /// share (deleting the interface inside close(2)) apart: at most 2 s. Noticing a removed socket file takes at most
     /// one poll (200 ms) before that. The total from the trigger to the exit, as this test sees it, is bounded only
     /// generously: on a loaded machine the kernel's part is seconds.
     /// </summary>
@@ -108,7 +108,9 @@ public sealed class DropInLifecycleTests
         var own = System.Text.RegularExpressions.Regex.Match(line, @"routerd's own part (\d+) ms");
         var kernel = System.Text.RegularExpressions.Regex.Match(line, @"kernel deleted the interface in (\d+) ms");
         Assert.True(own.Success && kernel.Success, $"routerd logs its shutdown phases at verbose level:\n{string.Join('\n', log)}");
-        Assert.True(int.Parse(own.Groups[1].Value) <= 1000, $"routerd's own part of the shutdown is at most 1 s: {line}");
+        // Typically 1-100 ms; it is thread wake-ups only (every thread is woken at once, none sleeps out a timeout), so on
+        // this 2-core machine at a load average of 45 a single wake-up once took 0.8 s: the bound is issue 13's 2 s.
+        Assert.True(int.Parse(own.Groups[1].Value) <= 2000, $"routerd's own part of the shutdown is at most 2 s: {line}");
         // The rest of the total is the kernel's: deleting the interface, then tearing the process down (wireguard-go
         // takes 0.4-4.5 s from SIGTERM to exit on this loaded machine too); hence only the generous bound above.
         Assert.Equal(0, p.ExitCode);
