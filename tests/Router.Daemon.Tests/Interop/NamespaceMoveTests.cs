@@ -98,7 +98,10 @@ public sealed partial class NamespaceMoveTests
         Assert.Equal(0, routerd.ExitCode);
     }
 
-    /// <summary>Firmware mode (routerd run) uses the same TUN code: its interface moved away keeps its tunnel.</summary>
+    /// <summary>
+    /// Firmware mode (routerd run) uses the same TUN code: its interface, moved away while up, keeps its tunnel, and
+    /// down/up there is followed (before issue 13 the engine stayed up, sending keepalives, whatever the link did).
+    /// </summary>
     [RootFact]
     public void A_firmware_interface_moved_to_another_namespace_keeps_its_tunnel()
     {
@@ -114,6 +117,19 @@ public sealed partial class NamespaceMoveTests
         other.Ip($"addr add 10.77.0.1/24 dev {rig.IfA}");
         other.Ip($"link set {rig.IfA} up");
         Assert.True(Ping(other, "10.77.0.2", 3), $"the moved interface reaches the peer\n{rig.Log}");
+
+        // Down there must stop the engine (a keepalive a second otherwise): wireguard-go then hears nothing from it.
+        long handshake = LatestHandshake(rig.B, rig.IfB, rig.PubA);
+        other.Ip($"link set {rig.IfA} down");
+        Thread.Sleep(2000); // one poll (1 s) and then some
+        long before = Transfer(rig.B, rig.IfB, rig.PubA).Rx;
+        Thread.Sleep(3000);
+        long after = Transfer(rig.B, rig.IfB, rig.PubA).Rx;
+        Assert.True(after == before, $"routerd kept sending while its interface was down in the other namespace: {before} -> {after} bytes");
+        // Up again: sessions were dropped with the down, so a fresh handshake (persistent keepalive) and traffic.
+        other.Ip($"link set {rig.IfA} up");
+        Assert.True(Wait.Until(() => LatestHandshake(rig.B, rig.IfB, rig.PubA) > handshake, 15_000), "a fresh handshake after up");
+        Assert.True(Ping(other, "10.77.0.2", 3), $"up again in the other namespace\n{rig.Log}");
         Assert.False(rig.Routerd!.HasExited);
         other.Ip($"link del {rig.IfA}");
     }
@@ -158,6 +174,9 @@ public sealed partial class NamespaceMoveTests
 
     private static string Endpoint(Netns ns, string ifname, string pub)
         => WgOut.Pairs(ns.Exec("wg", $"show {ifname} endpoints")).GetValueOrDefault(pub, "");
+
+    private static long LatestHandshake(Netns ns, string ifname, string pub)
+        => long.Parse(WgOut.Pairs(ns.Exec("wg", $"show {ifname} latest-handshakes")).GetValueOrDefault(pub, "0"));
 
     private static (long Rx, long Tx) Transfer(Netns ns, string ifname, string pub)
     {
