@@ -80,7 +80,7 @@ public sealed unsafe class Tun : ITun
     /// </summary>
     public TimeSpan CloseDuration => System.Diagnostics.Stopwatch.GetElapsedTime(0, _fd.CloseTicks);
 
-        /// <summary>How often the link's state is read while it is in another namespace (no notifications reach us from there).</summary>
+    /// <summary>How often the link's state is read while it is in another namespace (no notifications reach us from there).</summary>
     public static readonly TimeSpan AwayPollInterval = TimeSpan.FromSeconds(1);
 
     public int Mtu => _mtu;
@@ -230,7 +230,7 @@ public sealed unsafe class Tun : ITun
         return (state.Mtu, state.Flags);
     }
 
-    /// <summary>The rtnetlink client of this interface's namespace (addresses and routes for it).</summary>
+    /// <summary>The rtnetlink client of the creation namespace (addresses and routes there, while <see cref="InCreationNamespace"/>).</summary>
     public Rtnetlink Rtnetlink => _rtnetlink;
 
     public int Read(Span<PacketBuffer> packets)
