@@ -72,6 +72,88 @@ public sealed unsafe class Rtnetlink : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads a link by name: its index, MTU and IFF_* flags, in this socket's namespace or, with
+    /// <paramref name="targetNsid"/>, in the peer namespace of that id (IFLA_TARGET_NETNSID; CAP_NET_ADMIN there).
+    /// Throws ENODEV when there is no such link.
+    /// </summary>
+    public (int Index, int Mtu, uint Flags) GetLink(string name, int? targetNsid)
+    {
+        lock (_lock)
+        {
+            var message = new IfInfoMsg();
+            int length = Begin(RTM_GETLINK, 0, ref message);
+            length = AppendAttribute(length, IFLA_IFNAME, NulTerminated(name));
+            if (targetNsid is int nsid)
+                length = AppendAttribute(length, IFLA_TARGET_NETNSID, BitConverter.GetBytes(nsid));
+            int index = 0, mtu = 0;
+            uint flags = 0;
+            Transact(length, (type, body) =>
+            {
+                if (type != RTM_NEWLINK || body.Length < sizeof(IfInfoMsg))
+                    return;
+                var info = MemoryMarshal.Read<IfInfoMsg>(body);
+                index = info.Index;
+                flags = info.Flags;
+                foreach (var (attrType, payload) in Attributes(body[sizeof(IfInfoMsg)..]))
+                    if (attrType == IFLA_MTU && payload.Length >= 4)
+                        mtu = MemoryMarshal.Read<int>(payload);
+            });
+            return (index, mtu, flags);
+        }
+    }
+
+    /// <summary>
+    /// The id this socket's namespace gives the namespace behind <paramref name="namespaceFd"/> (a /proc/PID/ns/net or
+    /// TUNGETDEVNETNS descriptor), assigning one when it has none yet (as `ip link set netns` does).
+    /// </summary>
+    public int NamespaceId(int namespaceFd)
+    {
+        for (int attempt = 0; attempt < 2; attempt++)
+        {
+            int nsid = NETNSA_NSID_NOT_ASSIGNED;
+            lock (_lock)
+            {
+                var message = new RtGenMsg { Family = 0 };
+                int length = Begin(RTM_GETNSID, 0, ref message);
+                length = AppendAttribute(length, NETNSA_FD, BitConverter.GetBytes(namespaceFd));
+                Transact(length, (type, body) =>
+                {
+                    if (type != RTM_NEWNSID || body.Length < sizeof(RtGenMsg))
+                        return;
+                    foreach (var (attrType, payload) in Attributes(body[sizeof(RtGenMsg)..]))
+                        if (attrType == NETNSA_NSID && payload.Length >= 4)
+                            nsid = MemoryMarshal.Read<int>(payload);
+                });
+            }
+            if (nsid != NETNSA_NSID_NOT_ASSIGNED)
+                return nsid;
+            lock (_lock)
+            {
+                var message = new RtGenMsg { Family = 0 };
+                int length = Begin(RTM_NEWNSID, 0, ref message);
+                length = AppendAttribute(length, NETNSA_FD, BitConverter.GetBytes(namespaceFd));
+                length = AppendAttribute(length, NETNSA_NSID, BitConverter.GetBytes(NETNSA_NSID_NOT_ASSIGNED)); // -1: the kernel picks
+                try
+                {
+                    Transact(length, null);
+                }
+                catch (Win32Exception e) when (e.NativeErrorCode == Errno.EEXIST)
+                {
+                    // Someone assigned one in between: read it on the next round.
+                }
+            }
+        }
+        throw new Win32Exception(Errno.ENOENT, "no namespace id could be assigned");
+    }
+
+    private static byte[] NulTerminated(string name)
+    {
+        byte[] bytes = new byte[System.Text.Encoding.UTF8.GetByteCount(name) + 1];
+        System.Text.Encoding.UTF8.GetBytes(name, bytes);
+        return bytes;
+    }
+
     public void SetMtu(int interfaceIndex, int mtu)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(mtu, 68);

@@ -17,8 +17,10 @@ namespace Router.Linux;
 /// and each plain packet or super-packet is one writev(2). The MTU is read at open and then followed through
 /// rtnetlink notifications. Deletion of the interface shows as POLLERR/EBADFD on the descriptor (the kernel detaches
 /// the queue), so <see cref="Read"/> returns 0 and <see cref="TunEvent.Deleted"/> is reported.
-/// Moving the interface to another namespace keeps the descriptor valid; MTU and link changes made in the new
-/// namespace are then not seen (the monitor stays in the namespace this object was created in).
+/// Moving the interface to another namespace (<c>ip link set IFNAME netns OTHER</c>) keeps the descriptor valid and the
+/// interface is followed there (<see cref="TunLink"/>): up/down and MTU in the new namespace are read once a second
+/// (wireguard-go also polls for up/down), and right away when the engine asks (<see cref="QueryLink"/>); a move back
+/// home returns to notifications. The monitor stays in the creation namespace, where the UDP sockets are.
 /// Offloads (issue 9): IFF_VNET_HDR + TUNSETOFFLOAD (TSO4/6, and USO4/6 on kernels 6.2+) in <see cref="Create"/>; a
 /// virtio-net header then precedes each packet, read and written at Offset - VnetHeaderSize (the headroom has room).
 /// Writes rewrite the headers of a super-packet's first packet in place: the caller's buffers are consumed.
@@ -36,7 +38,13 @@ public sealed unsafe class Tun : ITun
     private volatile int _mtu;
     private volatile bool _deleted;
     private volatile bool _closed;
-    private volatile bool _movedAway;
+    // Where the link is now (creation namespace or elsewhere) and its index there; guarded by _followLock for writes.
+    private readonly TunLink _link = new();
+    private readonly Lock _followLock = new();
+    private readonly Timer _awayPoll;
+    private volatile int _index;
+    private volatile bool _atHome = true;
+    private int _nsid = Interop.Netlink.NETNSA_NSID_NOT_ASSIGNED;
     private int _lastUp = -1;
     private int _deletedReported;
     private long _readErrors;
@@ -57,8 +65,23 @@ public sealed unsafe class Tun : ITun
     /// <summary>The interface name the kernel settled on.</summary>
     public string Name { get; }
 
-    /// <summary>The interface index in the namespace it was created in.</summary>
-    public int InterfaceIndex { get; }
+    /// <summary>The interface index in the namespace the interface is in now (see <see cref="InCreationNamespace"/>).</summary>
+    public int InterfaceIndex => _index;
+
+    /// <summary>
+    /// False while the interface is in another namespace than the one it was created in: <see cref="Rtnetlink"/>,
+    /// <see cref="SetMtu"/> and <see cref="SetUp"/> act on the creation namespace, so they are not for it then.
+    /// </summary>
+    public bool InCreationNamespace => _atHome;
+
+    /// <summary>
+    /// How long closing the descriptor took once <see cref="Dispose"/> is done and the last reader let go (zero before):
+    /// the kernel deletes the interface inside that close(2), so it is the kernel's share of a shutdown.
+    /// </summary>
+    public TimeSpan CloseDuration => System.Diagnostics.Stopwatch.GetElapsedTime(0, _fd.CloseTicks);
+
+    /// <summary>How often the link's state is read while it is in another namespace (no notifications reach us from there).</summary>
+    public static readonly TimeSpan AwayPollInterval = TimeSpan.FromSeconds(1);
 
     public int Mtu => _mtu;
 
@@ -99,9 +122,10 @@ public sealed unsafe class Tun : ITun
         _fd = fd;
         _wake = wake;
         Name = name;
-        InterfaceIndex = index;
+        _index = index;
         BatchSize = batchSize;
         _events = events;
+        _awayPoll = new Timer(_ => Follow(), null, Timeout.Infinite, Timeout.Infinite);
         _rtnetlink = new Rtnetlink();
         _monitor = new LinkMonitor(OnLinkEvent);
         // Read after the monitor is listening, so a change in between is not missed.
@@ -178,14 +202,35 @@ public sealed unsafe class Tun : ITun
     /// <summary>Sets the interface MTU (68..65535); the new value shows in <see cref="Mtu"/> at once.</summary>
     public void SetMtu(int mtu)
     {
+        ThrowIfAway();
         _rtnetlink.SetMtu(InterfaceIndex, mtu);
         _mtu = mtu;
     }
 
     /// <summary>Sets the link administratively up or down.</summary>
-    public void SetUp(bool up) => _rtnetlink.SetUp(InterfaceIndex, up);
+    public void SetUp(bool up)
+    {
+        ThrowIfAway();
+        _rtnetlink.SetUp(InterfaceIndex, up);
+    }
 
-    /// <summary>The rtnetlink client of this interface's namespace (addresses and routes for it).</summary>
+    private void ThrowIfAway()
+    {
+        if (!_atHome)
+            throw new InvalidOperationException($"{Name} is in another network namespace now");
+    }
+
+    /// <summary>
+    /// The link's MTU and IFF_* flags read now, in whichever namespace it is (a move is followed on the way).
+    /// Throws <see cref="Win32Exception"/> when the interface is gone.
+    /// </summary>
+    public (int Mtu, uint Flags) QueryLink()
+    {
+        TunLink.State state = Locate();
+        return (state.Mtu, state.Flags);
+    }
+
+    /// <summary>The rtnetlink client of the creation namespace (addresses and routes there, while <see cref="InCreationNamespace"/>).</summary>
     public Rtnetlink Rtnetlink => _rtnetlink;
 
     public int Read(Span<PacketBuffer> packets)
@@ -448,6 +493,8 @@ public sealed unsafe class Tun : ITun
             return;
         _closed = true;
         Wake();
+        lock (_followLock)
+            _awayPoll.Dispose();
         _monitor.Dispose();
         _rtnetlink.Dispose();
         _fd.Dispose();
@@ -485,39 +532,93 @@ public sealed unsafe class Tun : ITun
 
     private void OnLinkEvent(LinkEvent e)
     {
-        // Once the link left this namespace, its old index may be reused here by an unrelated interface.
-        if ((e.InterfaceIndex != InterfaceIndex && e.Kind != LinkEventKind.Overrun) || _movedAway)
+        if (e.Kind == LinkEventKind.Overrun)
+        {
+            Follow(); // notifications were lost: read the link again rather than trust the last state seen
+            return;
+        }
+        // Away, the creation namespace says nothing about the link (its old index may be an unrelated link now), except
+        // that a link arriving here may be it coming back: look at once rather than at the next poll.
+        if (!_atHome)
+        {
+            if (e.Kind == LinkEventKind.LinkChanged)
+                Follow();
+            return;
+        }
+        if (e.InterfaceIndex != _index)
             return;
         switch (e.Kind)
         {
             case LinkEventKind.LinkChanged:
-                if (e.Mtu > 0 && e.Mtu != _mtu)
-                {
-                    _mtu = e.Mtu;
-                    _events?.Invoke(TunEvent.MtuChanged);
-                }
-                // Report transitions only: the kernel sends RTM_NEWLINK for many unrelated changes.
-                int up = e.IsUp ? 1 : 0;
-                if (Interlocked.Exchange(ref _lastUp, up) != up)
-                    _events?.Invoke(e.IsUp ? TunEvent.Up : TunEvent.Down);
-                break;
-            case LinkEventKind.Overrun:
-                // Notifications were lost: read the MTU again rather than trust the last one seen.
-                try
-                {
-                    _mtu = _rtnetlink.GetLink(InterfaceIndex).Mtu;
-                }
-                catch (Win32Exception)
-                {
-                    // Gone or moved: deletion still shows on the descriptor.
-                }
+                Report(e.Mtu, e.Flags);
                 break;
             case LinkEventKind.LinkDeleted:
                 MarkDeleted();
                 break;
             case LinkEventKind.LinkMovedAway:
-                _movedAway = true; // the descriptor stays valid; deletion now shows only on the descriptor
+                Follow(); // the descriptor stays valid: find the link in its new namespace
                 break;
         }
+    }
+
+    /// <summary>Reads where and how the link is now and reports what changed; a gone link is left to the descriptor.</summary>
+    private void Follow()
+    {
+        try
+        {
+            Locate();
+        }
+        catch (Win32Exception)
+        {
+            // Gone (deletion shows on the descriptor) or between namespaces: the next poll or event tries again.
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed while a poll was on its way.
+        }
+    }
+
+    private TunLink.State Locate()
+    {
+        lock (_followLock)
+        {
+            if (_closed)
+                throw new ObjectDisposedException(nameof(Tun));
+            bool fdRef = false;
+            TunLink.State state;
+            try
+            {
+                _fd.DangerousAddRef(ref fdRef);
+                state = _link.Locate(_fd.Fd, _rtnetlink);
+            }
+            finally
+            {
+                if (fdRef)
+                    _fd.DangerousRelease();
+            }
+            bool moved = state.AtHome != _atHome || (!state.AtHome && state.Nsid != _nsid);
+            _index = state.Index;
+            _nsid = state.Nsid;
+            _atHome = state.AtHome;
+            // Home: notifications drive; away: nothing reaches the creation namespace's monitor, so poll.
+            _awayPoll.Change(state.AtHome ? Timeout.InfiniteTimeSpan : AwayPollInterval, state.AtHome ? Timeout.InfiniteTimeSpan : AwayPollInterval);
+            if (moved)
+                _events?.Invoke(TunEvent.NamespaceChanged);
+            Report(state.Mtu, state.Flags);
+            return state;
+        }
+    }
+
+    /// <summary>Reports an MTU change and an up/down transition (the kernel sends RTM_NEWLINK for many unrelated changes).</summary>
+    private void Report(int mtu, uint flags)
+    {
+        if (mtu > 0 && mtu != _mtu)
+        {
+            _mtu = mtu;
+            _events?.Invoke(TunEvent.MtuChanged);
+        }
+        int up = (flags & Interop.Netlink.IFF_UP) != 0 ? 1 : 0;
+        if (Interlocked.Exchange(ref _lastUp, up) != up)
+            _events?.Invoke(up == 1 ? TunEvent.Up : TunEvent.Down);
     }
 }

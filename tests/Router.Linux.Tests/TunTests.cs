@@ -190,6 +190,44 @@ public sealed class TunTests
     }
 
     [RootFact]
+    public void A_tun_moved_to_another_namespace_is_followed_there_and_back()
+    {
+        using var a = Netns.Create("fla");
+        using var b = Netns.Create("flb");
+        var events = new System.Collections.Concurrent.ConcurrentQueue<TunEvent>();
+        using Tun tun = a.Run(() => Tun.Create("rtun6", events.Enqueue));
+        int homeIndex = tun.InterfaceIndex;
+
+        a.Ip($"link set rtun6 netns {b.Name}");
+        Assert.True(Wait.Until(() => !tun.InCreationNamespace, 3000), "the move is seen");
+        Assert.Contains(TunEvent.NamespaceChanged, events);
+        Assert.False(tun.IsDeleted);
+        // An unrelated link in A takes the TUN's old index, up: asking A for that index would answer for it.
+        a.Ip($"link add rveth6a index {homeIndex} type veth peer name rveth6b");
+        a.Ip("link set rveth6a up");
+        Assert.Equal(0u, tun.QueryLink().Flags & 1); // a moved link arrives down
+
+        b.Ip("link set rtun6 mtu 34736 up");
+        Assert.Equal(1u, tun.QueryLink().Flags & 1); // asked now, read in B
+        Assert.True(Wait.Until(() => tun.Mtu == 34736, 5000), $"MTU set in B is followed (is {tun.Mtu})");
+        Assert.Contains(TunEvent.Up, events);
+        b.Ip("link set rtun6 down");
+        Assert.True(Wait.Until(() => events.Count(e => e == TunEvent.Down) >= 1 && (tun.QueryLink().Flags & 1) == 0, 5000));
+
+        // Renamed in B, then back home under the new name: still the same interface.
+        b.Ip("link set rtun6 name rtun6b");
+        b.Ip($"link set rtun6b netns {a.Name}");
+        Assert.True(Wait.Until(() => tun.InCreationNamespace, 5000), "the move back is seen");
+        Assert.Equal(34736, tun.QueryLink().Mtu);
+        Assert.Contains(": rtun6b:", a.Ip($"-o link show"));
+        Console.WriteLine($"index {homeIndex} at first, {tun.InterfaceIndex} after the way back");
+        a.Ip("link set rtun6b mtu 1400");
+        Assert.True(Wait.Until(() => tun.Mtu == 1400, 3000), "notifications drive again at home");
+        a.Ip("link del rtun6b");
+        Assert.True(Wait.Until(() => tun.IsDeleted, 3000));
+    }
+
+    [RootFact]
     public void Attaching_by_name_to_an_existing_tun_works()
     {
         using var ns = Netns.Create("att");

@@ -185,8 +185,10 @@ internal sealed class InterfaceRunner : IDisposable
 
     private void OnTunEvent(TunEvent e)
     {
-        if (e is TunEvent.Up or TunEvent.Down)
+        if (e is TunEvent.Up or TunEvent.Down or TunEvent.NamespaceChanged)
             TunnelHost.FollowLink(_device, _tun); // ip link set down: no handshakes or keepalives until it is up again
+        if (e == TunEvent.NamespaceChanged)
+            Log.Info($"{Name}: {TunnelHost.DescribeNamespace(_tun)}");
         if (e == TunEvent.Deleted)
         {
             _lost = true;
@@ -201,6 +203,12 @@ internal sealed class InterfaceRunner : IDisposable
     /// </summary>
     private void ConfigureLink(InterfaceConfig config, bool mtuChanged)
     {
+        if (!_tun.InCreationNamespace)
+        {
+            // Whoever moved it there owns its addresses, routes and MTU now (routerd's rtnetlink acts here only).
+            Log.Info($"{Name}: the interface is in another network namespace: MTU, addresses and routes left as they are there");
+            return;
+        }
         using var rt = new Rtnetlink();
         int index = _tun.InterfaceIndex;
         if (mtuChanged)

@@ -26,6 +26,8 @@ internal static class Netlink
     internal const ushort RTM_DELADDR = 21;
     internal const ushort RTM_NEWROUTE = 24;
     internal const ushort RTM_DELROUTE = 25;
+    internal const ushort RTM_NEWNSID = 88;
+    internal const ushort RTM_GETNSID = 90;
 
     // Multicast groups for sockaddr_nl.nl_groups (the legacy bitmask form).
     internal const uint RTMGRP_LINK = 0x1;
@@ -36,6 +38,12 @@ internal static class Netlink
     internal const ushort IFLA_IFNAME = 3;
     internal const ushort IFLA_MTU = 4;
     internal const ushort IFLA_NEW_NETNSID = 45; // present on the RTM_DELLINK sent when a link moves to another namespace
+    internal const ushort IFLA_TARGET_NETNSID = 46; // a request about a link in a peer namespace, named by its nsid (4.20+)
+
+    // Namespace id attributes (linux/net_namespace.h).
+    internal const ushort NETNSA_NSID = 1;
+    internal const ushort NETNSA_FD = 3;
+    internal const int NETNSA_NSID_NOT_ASSIGNED = -1;
 
     // Address attributes.
     internal const ushort IFA_ADDRESS = 1;
@@ -85,6 +93,13 @@ internal static class Netlink
         internal int Index;
         internal uint Flags;
         internal uint Change;
+    }
+
+    /// <summary>struct rtgenmsg, padded to the 4 bytes netlink aligns it to.</summary>
+    [StructLayout(LayoutKind.Sequential, Size = 4)]
+    internal struct RtGenMsg
+    {
+        internal byte Family;
     }
 
     /// <summary>struct ifaddrmsg (8 bytes).</summary>

@@ -15,5 +15,14 @@ internal sealed class SafeFd : SafeHandle
     /// <summary>The raw descriptor; only valid while a reference is held or the handle is known to be open.</summary>
     public int Fd => (int)handle.ToInt64();
 
-    protected override bool ReleaseHandle() => Libc.Close((int)handle.ToInt64()) == 0;
+    /// <summary>How long close(2) took, in Stopwatch ticks (0 until closed): for a TUN, the kernel deletes the interface inside it.</summary>
+    public long CloseTicks { get; private set; }
+
+    protected override bool ReleaseHandle()
+    {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        bool closed = Libc.Close((int)handle.ToInt64()) == 0;
+        CloseTicks = Math.Max(1, System.Diagnostics.Stopwatch.GetTimestamp() - start);
+        return closed;
+    }
 }

@@ -52,10 +52,82 @@ public sealed class DropInLifecycleTests
             case "socket removed": File.Delete(socket); break;
         }
         watch.Restart();
-        Assert.True(Wait.Until(() => !Procs.IsAlive(pid), 5000), $"routerd still running 5 s after {trigger}");
+        // Generous: the kernel deletes the TUN interface inside routerd's close(2), seconds on a loaded machine.
+        // routerd's own share is bounded tightly in OwnShutdownTimeIsBounded.
+        Assert.True(Wait.Until(() => !Procs.IsAlive(pid), 20_000), $"routerd still running 20 s after {trigger}");
         Console.WriteLine($"routerd exited {watch.ElapsedMilliseconds} ms after {trigger}");
         Assert.False(File.Exists(socket), "socket file removed on exit");
-        Assert.True(Wait.Until(() => !HasLink(ns, ifname), 2000), "interface removed on exit");
+        Assert.True(Wait.Until(() => !HasLink(ns, ifname), 5000), "interface removed on exit");
+    }
+
+    /// <summary>
+    /// What routerd itself spends between the stop request and its exit, as it logs at verbose level with the kernel's
+    /// share (deleting the interface inside close(2)) apart: at most 2 s. Noticing a removed socket file takes at most
+    /// one poll (200 ms) before that. The total from the trigger to the exit, as this test sees it, is bounded only
+    /// generously: on a loaded machine the kernel's part is seconds.
+    /// </summary>
+    [RootTheory]
+    [InlineData("SIGTERM")]
+    [InlineData("ip link del")]
+    [InlineData("socket removed")]
+    public void OwnShutdownTimeIsBounded(string trigger)
+    {
+        using var lab = new Lab();
+        var ns = lab.Ns("down");
+        string ifname = lab.NewName("rx");
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "netns", "exec", ns.Name, Implementations.Routerd, "-f", ifname })
+            psi.ArgumentList.Add(a);
+        psi.Environment["LOG_LEVEL"] = "verbose";
+        Process p = Process.Start(psi)!;
+        lab.Own(p);
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) log.Enqueue(e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) log.Enqueue(e.Data); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        Assert.True(Wait.Until(() => p.HasExited || TunnelPair.IsServing(Lab.Socket(ifname)), 15_000) && !p.HasExited, "routerd came up");
+        // A configured, running tunnel: a peer, a port and the link up, so every thread has something to stop.
+        ns.Exec("wg", $"set {ifname} listen-port 51997 peer {Wg.PubKey(Wg.GenKey())} allowed-ips 10.1.2.3/32 endpoint 127.0.0.1:51996 persistent-keepalive 1");
+        ns.Ip($"addr add 10.1.2.1/24 dev {ifname}");
+        ns.Ip($"link set {ifname} up");
+        Thread.Sleep(300);
+
+        var watch = Stopwatch.StartNew();
+        switch (trigger)
+        {
+            case "SIGTERM": Procs.Signal(p.Id, "TERM"); break;
+            case "ip link del": ns.Ip($"link del {ifname}"); break;
+            case "socket removed": File.Delete(Lab.Socket(ifname)); break;
+        }
+        Assert.True(p.WaitForExit(20_000), $"routerd still running 20 s after {trigger}");
+        long total = watch.ElapsedMilliseconds;
+        p.WaitForExit(); // the output is drained
+        string line = log.LastOrDefault(l => l.Contains("shutdown:", StringComparison.Ordinal)) ?? "";
+        Console.WriteLine($"{trigger}: exited {total} ms after the trigger; routerd says: {line}");
+        var own = System.Text.RegularExpressions.Regex.Match(line, @"routerd's own part (\d+) ms");
+        var kernel = System.Text.RegularExpressions.Regex.Match(line, @"kernel deleted the interface in (\d+) ms");
+        Assert.True(own.Success && kernel.Success, $"routerd logs its shutdown phases at verbose level:\n{string.Join('\n', log)}");
+        // Typically 1-100 ms; it is thread wake-ups only (every thread is woken at once, none sleeps out a timeout), so on
+        // this 2-core machine at a load average of 45 a single wake-up once took 0.8 s: the bound is issue 13's 2 s.
+        Assert.True(int.Parse(own.Groups[1].Value) <= 2000, $"routerd's own part of the shutdown is at most 2 s: {line}");
+        // The rest of the total is the kernel's: deleting the interface, then tearing the process down (wireguard-go
+        // takes 0.4-4.5 s from SIGTERM to exit on this loaded machine too); hence only the generous bound above.
+        Assert.Equal(0, p.ExitCode);
+    }
+
+    /// <summary>Like wireguard-go and the kernel module, the drop-in creates its interface at MTU 1420, not TUN's 1500.</summary>
+    [RootFact]
+    public void TheInterfaceIsCreatedAtMtu1420LikeWireguardGo()
+    {
+        using var lab = new Lab();
+        var ns = lab.Ns("mtu");
+        string ours = lab.NewName("rm"), theirs = lab.NewName("gm");
+        lab.Daemon(ns, Implementations.Routerd, ours);
+        lab.Daemon(ns, Implementations.WireguardGo, theirs);
+        string Mtu(string ifname) => System.Text.RegularExpressions.Regex.Match(ns.Ip($"-o link show {ifname}"), @" mtu (\d+)").Groups[1].Value;
+        Assert.Equal("1420", Mtu(theirs));
+        Assert.Equal("1420", Mtu(ours));
     }
 
     [RootTheory]
