@@ -37,7 +37,7 @@ public sealed partial class KernelPeerTests(KernelPeerLink link, ITestOutputHelp
         // A second tunnel where routerd has traffic first, so routerd initiates.
         var byRouterd = link.Open(lab, 1);
         Assert.Equal(0, byRouterd.KernelHandshake());
-        Assert.True(WgQuickTests.TryPing(link.Ns, "10.99.1.2"), "IPv4 routerd -> kernel (routerd initiated)");
+        Assert.True(link.Up("10.99.1.2"), "IPv4 routerd -> kernel (routerd initiated)");
         Assert.NotEqual(0, byRouterd.KernelHandshake());
         Assert.True(WgQuickTests.TryPing(link.Ns, "fd99:1::2"), "IPv6 routerd -> kernel (routerd initiated)");
         Assert.Equal(0, link.Guest.Run("ping -c 2 -W 5 10.99.1.1", 60_000).Status);
@@ -50,7 +50,7 @@ public sealed partial class KernelPeerTests(KernelPeerLink link, ITestOutputHelp
         using var lab = new Lab();
         link.Reset();
         var t = link.Open(lab, 0);
-        Assert.True(WgQuickTests.TryPing(link.Ns, "10.99.0.2"), "tunnel up");
+        Assert.True(link.Up("10.99.0.2"), "tunnel up");
         link.Guest.Must("iperf3 -s -D -p 5201");
         Thread.Sleep(500);
         foreach (bool reverse in new[] { false, true })
@@ -91,7 +91,7 @@ public sealed partial class KernelPeerTests(KernelPeerLink link, ITestOutputHelp
         using var lab = new Lab();
         link.Reset();
         var t = link.Open(lab, 0);
-        Assert.True(WgQuickTests.TryPing(link.Ns, "10.99.0.2"), "tunnel up");
+        Assert.True(link.Up("10.99.0.2"), "tunnel up");
 
         // The kernel keeps the path alive: routerd receives a 32-byte keepalive a second while nothing else flows.
         link.Guest.Must($"wg set wg0 peer {t.RouterdPub} persistent-keepalive 1");
@@ -124,7 +124,7 @@ public sealed partial class KernelPeerTests(KernelPeerLink link, ITestOutputHelp
         link.Reset();
         var routerdFirst = link.Open(lab, 0);
         var kernelFirst = link.Open(lab, 1);
-        Assert.True(WgQuickTests.TryPing(link.Ns, "10.99.0.2"), "tunnel 0 up (routerd initiated)");
+        Assert.True(link.Up("10.99.0.2"), "tunnel 0 up (routerd initiated)");
         Assert.Equal(0, link.Guest.Run("ping -c 2 -W 5 10.99.1.1", 60_000).Status);
         var tunnels = new[] { routerdFirst, kernelFirst };
         var first = tunnels.Select(t => (Kernel: t.KernelHandshake(), Routerd: t.RouterdHandshake())).ToArray();
@@ -153,7 +153,7 @@ public sealed partial class KernelPeerTests(KernelPeerLink link, ITestOutputHelp
         using var lab = new Lab();
         link.Reset();
         var t = link.Open(lab, 0, keepalive: 1);
-        Assert.True(WgQuickTests.TryPing(link.Ns, "10.99.0.2"), "tunnel up");
+        Assert.True(link.Up("10.99.0.2"), "tunnel up");
 
         // The kernel's address changes (the new one first, so the route stays): routerd follows its keepalives.
         link.Guest.Must("sysctl -qw net.ipv4.conf.eth0.promote_secondaries=1 && ip addr add 192.0.2.3/24 dev eth0 && ip addr del 192.0.2.2/24 dev eth0");
@@ -209,7 +209,7 @@ public sealed partial class KernelPeerTests(KernelPeerLink link, ITestOutputHelp
         link.GuestTunnel(0, kernelKey, pub, psk: null, keepalive: 0);
 
         // routerd's persistent keepalive starts the handshake by itself; then traffic both ways.
-        Assert.True(WgQuickTests.TryPing(link.Ns, "10.99.0.2"), "routerd run -> kernel, IPv4");
+        Assert.True(link.Up("10.99.0.2"), "routerd run -> kernel, IPv4");
         Assert.True(WgQuickTests.TryPing(link.Ns, "fd99:0::2"), "routerd run -> kernel, IPv6");
         Assert.Equal(0, link.Guest.Run("ping -c 2 -W 5 10.99.0.1", 60_000).Status);
         var show = Bounded.Run(Implementations.Routerd, ["show", "--json"], 30_000, env);
@@ -280,6 +280,12 @@ public sealed class KernelPeerLink : IDisposable
     internal Netns Ns => booted.Value.Ns;
     internal KernelGuest Guest => booted.Value.Guest;
     internal string Tap => tap;
+
+    /// <summary>
+    /// Pings until one answers (45 s at most): the first crosses a handshake, which the emulated guest may take
+    /// seconds to answer on a loaded machine.
+    /// </summary>
+    internal bool Up(string address) => Wait.Until(() => WgQuickTests.TryPing(Ns, address, count: 2), 45_000);
 
     /// <summary>Back to the starting point: no wg interfaces in the guest, the outer addresses as at boot.</summary>
     internal void Reset()
