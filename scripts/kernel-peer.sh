@@ -52,7 +52,9 @@ add_mod() {
   cp "$mods/$rel" "$root/lib/modules/$name.ko"
   order+=("$name")
 }
-for m in virtio_pci virtio_net wireguard; do add_mod "$m"; done
+# virtio_rng: WireGuard drops every handshake packet it receives until the kernel's RNG is initialized, and an
+# emulated machine has little entropy; qemu's virtio-rng-pci feeds it from the host.
+for m in virtio_pci virtio_net virtio_rng wireguard; do add_mod "$m"; done
 printf '%s\n' "${order[@]}" > "$root/lib/modules/load-order"
 
 cp /bin/busybox "$root/bin/busybox"
@@ -85,6 +87,8 @@ for m in $(cat /lib/modules/load-order); do
   insmod /lib/modules/$m.ko || echo "kernel-peer: insmod $m failed"
 done
 ip link set lo up
+# Ready only once the RNG is: a read of /dev/random blocks until then (WireGuard drops handshakes before).
+head -c 1 /dev/random > /dev/null
 stty -F /dev/ttyS1 raw -echo
 echo "kernel-peer: $(uname -r) ready"
 exec /bin/sh -c '

@@ -58,6 +58,8 @@ internal sealed class KernelGuest : IDisposable
             "-serial", $"file:{Path.Combine(dir, "console.log")}",
             "-chardev", $"socket,id=cmd,path={sock},server=on,wait=off", "-serial", "chardev:cmd",
             "-netdev", $"tap,id=n0,ifname={tap},script=no,downscript=no", "-device", "virtio-net-pci,netdev=n0,romfile=",
+            // The kernel drops handshake packets until its RNG is initialized: give it the host's entropy.
+            "-device", "virtio-rng-pci",
         })
             psi.ArgumentList.Add(a);
         var watch = Stopwatch.StartNew();
