@@ -12,8 +12,11 @@ cache="${1:-/var/tmp/router-kernel-peer-cache}"
 mkdir -p "$cache/debs"
 
 # The kernel package linux-image-amd64 points at today (e.g. linux-image-6.1.0-57-amd64).
-pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n 1)
-[ -n "$pkg" ] || { echo "kernel-peer: apt-cache knows no linux-image-amd64 (run apt-get update)" >&2; exit 1; }
+kernel_package() { apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n 1; }
+pkg=$(kernel_package)
+# A fresh machine (or a container whose package lists were cleaned) may not know it yet.
+[ -n "$pkg" ] || { apt-get update -qq >&2 && pkg=$(kernel_package); }
+[ -n "$pkg" ] || { echo "kernel-peer: apt-cache knows no linux-image-amd64, even after apt-get update" >&2; exit 1; }
 version=$(apt-cache show "$pkg" | sed -n 's/^Version: //p' | head -n 1)
 tools=$(dpkg-query -W -f='${Package}=${Version} ' wireguard-tools iperf3 busybox-static)
 key=$(printf '%s %s %s\n' "$pkg" "$version" "$tools" | cat - "$0" | sha256sum | cut -c1-16)
