@@ -4,6 +4,7 @@
 #                              by wg(8) over the UAPI socket; tunnel MTU 1420, 10.99.0.1 <-> 10.99.0.2.
 #                              Sets TUN_NSA, TUN_NSB, TUN_PIDA, TUN_PIDB (the daemons' PIDs). Their stderr goes to
 #                              TUN_STDERR_A / TUN_STDERR_B if set (files), else nowhere.
+#                              TUN_LOG_B=FILE and TUN_LOG_LEVEL_B=LEVEL keep B's log at that level (default: error).
 #   tunnel_down                kills every process started here (TUN_PIDS), deletes both namespaces and sockets.
 #   impl_init PAIRS            resolves the implementation names routerd, wg2023 and wg2022 to programs (ROUTERD,
 #                              WIREGUARD_GO_2023, WIREGUARD_GO_2022 override); fetches wg2023 only if PAIRS name it.
@@ -58,7 +59,7 @@ tunnel_up() {
 
   ka=$(wg genkey); kb=$(wg genkey); pa=$(wg pubkey <<<"$ka"); pb=$(wg pubkey <<<"$kb")
   LOG_LEVEL=error tunnel_spawn "$TUN_NSA" "$a" -f "${TUN_TAG}A" >/dev/null 2>"${TUN_STDERR_A:-/dev/null}"; TUN_PIDA=$!
-  LOG_LEVEL=error tunnel_spawn "$TUN_NSB" "$b" -f "${TUN_TAG}B" >/dev/null 2>"${TUN_STDERR_B:-/dev/null}"; TUN_PIDB=$!
+  LOG_LEVEL="${TUN_LOG_LEVEL_B:-error}" tunnel_spawn "$TUN_NSB" "$b" -f "${TUN_TAG}B" >"${TUN_LOG_B:-/dev/null}" 2>"${TUN_STDERR_B:-${TUN_LOG_B:-/dev/null}}"; TUN_PIDB=$!
   for _ in $(seq 100); do
     [ -S "/var/run/wireguard/${TUN_TAG}A.sock" ] && [ -S "/var/run/wireguard/${TUN_TAG}B.sock" ] && break; sleep 0.1
   done

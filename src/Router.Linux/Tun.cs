@@ -93,8 +93,10 @@ public sealed unsafe class Tun : ITun
     /// <summary>Reads that failed for another reason than "nothing to read".</summary>
     public long ReadErrors => Interlocked.Read(ref _readErrors);
 
-    /// <summary>Packets the kernel refused (interface down, malformed packet).</summary>
+    /// <summary>Packets the kernel refused (interface down, malformed packet), each packet of a super-packet counted.</summary>
     public long WriteErrors => Interlocked.Read(ref _writeErrors);
+
+    public long WriteDrops => WriteErrors;
 
     /// <summary>TCP super-packets read and split into segments (offloads on).</summary>
     public long SuperPackets => Volatile.Read(ref _superPackets);
@@ -468,7 +470,10 @@ public sealed unsafe class Tun : ITun
         }
     }
 
-    /// <summary>One packet (or super-packet) to the TUN; failures are counted, never thrown.</summary>
+    /// <summary>
+    /// One packet (or super-packet) to the TUN; failures are counted, never thrown. Each iovec is one packet (a
+    /// super-packet's head, then one per packet merged behind it), so a failure counts <paramref name="count"/>.
+    /// </summary>
     private void WriteOne(int fd, Socket.IoVec* iov, int count)
     {
         while (Libc.Writev(fd, iov, count) < 0)
@@ -478,7 +483,7 @@ public sealed unsafe class Tun : ITun
                 continue;
             if (errno == Errno.EBADFD)
                 MarkDeleted();
-            Interlocked.Increment(ref _writeErrors);
+            Interlocked.Add(ref _writeErrors, count);
             return;
         }
     }

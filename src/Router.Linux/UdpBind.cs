@@ -70,6 +70,53 @@ public sealed unsafe partial class UdpBind : IBind
     public long SendErrors => Interlocked.Read(ref _sendErrors);
     /// <summary>Sends that fell back from a vanished sticky source address to the kernel's choice.</summary>
     public long SourceFallbacks => Interlocked.Read(ref _sourceFallbacks);
+    /// <summary>
+    /// Datagrams the kernel dropped at the two sockets before routerd read them (SO_MEMINFO's sk_drops: receive
+    /// buffer full, bad checksum), since they opened; after Dispose, the last value read.
+    /// </summary>
+    public long KernelReceiveDrops
+    {
+        get
+        {
+            // The kernel's counts only grow; a read that raced with Dispose (0) must not lower the kept value.
+            long now = _closed ? 0 : SocketDrops(_v4) + SocketDrops(_v6);
+            long kept = Volatile.Read(ref _lastKernelDrops);
+            while (now > kept && Interlocked.CompareExchange(ref _lastKernelDrops, now, kept) is long seen && seen != kept)
+                kept = seen;
+            return Math.Max(now, Volatile.Read(ref _lastKernelDrops));
+        }
+    }
+
+    public long ReceiveDrops => KernelReceiveDrops + Truncated;
+
+    public long SendDrops => SendErrors;
+
+    private long _lastKernelDrops;
+
+    private static long SocketDrops(SafeFd? socket)
+    {
+        if (socket is null)
+            return 0;
+        bool added = false;
+        try
+        {
+            socket.DangerousAddRef(ref added);
+            uint* info = stackalloc uint[SK_MEMINFO_VARS];
+            uint length = SK_MEMINFO_VARS * sizeof(uint);
+            return GetOption(socket.Fd, SOL_SOCKET, SO_MEMINFO, info, &length) == 0 && length > SK_MEMINFO_DROPS * sizeof(uint)
+                ? info[SK_MEMINFO_DROPS] : 0;
+        }
+        catch (ObjectDisposedException)
+        {
+            return 0;
+        }
+        finally
+        {
+            if (added)
+                socket.DangerousRelease();
+        }
+    }
+
     /// <summary>The errno of the most recent failed send (for logs); 0 when none failed.</summary>
     public int LastSendErrno => _lastSendErrno;
 
@@ -442,6 +489,7 @@ public sealed unsafe partial class UdpBind : IBind
     {
         if (_closed)
             return;
+        _ = KernelReceiveDrops; // the final count, kept for the totals of whoever replaces this bind
         _closed = true;
         bool added = false;
         try

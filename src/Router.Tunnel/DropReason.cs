@@ -38,13 +38,22 @@ public enum DropReason
     QueueFull,
     /// <summary>A handshake message with valid mac1 and mac2 found the handshake queue full, its reserve included.</summary>
     HandshakeQueueFull,
+    /// <summary>
+    /// Lost at the UDP socket before routerd read it: the socket's receive buffer was full (routerd fell behind the
+    /// wire), or the datagram was corrupt or too large. Device-wide, counted by the kernel (SO_MEMINFO) and the bind.
+    /// </summary>
+    UdpReceive,
+    /// <summary>A decrypted packet the TUN refused (write failed). Device-wide.</summary>
+    TunWrite,
+    /// <summary>An encrypted packet the UDP socket refused (send failed). Device-wide.</summary>
+    UdpSend,
 }
 
 /// <summary>Thread-safe counters, one per <see cref="DropReason"/>.</summary>
 public sealed class DropCounters
 {
     /// <summary>How many reasons there are (the length <see cref="CopyTo"/> needs).</summary>
-    public const int Count = (int)DropReason.HandshakeQueueFull + 1;
+    public const int Count = (int)DropReason.UdpSend + 1;
 
     private readonly long[] _counts = new long[Count];
 

@@ -55,6 +55,34 @@ public sealed class TunTests
         Assert.False(tun.IsDeleted);
     }
 
+    /// <summary>
+    /// Writes the kernel refuses are counted per packet: one with no IP version (EINVAL), then a batch of three while
+    /// the link is down (EIO). The device reports these as DropReason.TunWrite.
+    /// </summary>
+    [RootFact]
+    public void Packets_the_kernel_refuses_are_counted_per_packet()
+    {
+        using var ns = Netns.Create("tunw");
+        using Tun tun = ns.Run(() => Tun.Create("rtunw"));
+        tun.Rtnetlink.AddAddress(tun.InterfaceIndex, IPAddress.Parse("10.77.3.1"), 24);
+        tun.SetUp(true);
+        var bad = new PacketBuffer { Length = 40 };
+        bad.Payload.Clear(); // version nibble 0: neither IPv4 nor IPv6
+        tun.Write([bad]);
+        Assert.Equal(1, tun.WriteDrops);
+
+        tun.SetUp(false);
+        var pings = Enumerable.Range(0, 3).Select(i =>
+        {
+            var p = new PacketBuffer();
+            p.Length = Packets.WriteUdp4(p.Data.AsSpan(p.Offset), IPAddress.Parse("10.77.3.2"), 4000, IPAddress.Parse("10.77.3.1"), (ushort)(5000 + i), new byte[100]);
+            return p;
+        }).ToArray();
+        tun.Write(pings);
+        Assert.Equal(4, tun.WriteDrops);
+        Assert.Equal(tun.WriteErrors, tun.WriteDrops);
+    }
+
     [RootFact]
     public void Large_udp_datagrams_cross_the_tun_both_ways_at_mtu_65535()
     {

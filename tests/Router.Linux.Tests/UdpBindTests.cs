@@ -34,6 +34,34 @@ public sealed class UdpBindTests
         return got;
     }
 
+    /// <summary>
+    /// A receiver that falls behind loses datagrams in the kernel, at its socket: the bind reports them (SO_MEMINFO's
+    /// sk_drops), so the device can count them. 20,000 datagrams of 1,400 bytes (28 MB) against a 7 MiB buffer
+    /// nobody reads: thousands must be dropped, and every one of them sent is either read afterwards or counted.
+    /// </summary>
+    [RootFact]
+    public void Datagrams_the_kernel_drops_at_a_full_socket_are_counted()
+    {
+        using var ns = Netns.Create("udpdrop");
+        using UdpBind receiver = ns.Run(() => UdpBind.Open(0, offload: false));
+        using UdpBind sender = ns.Run(() => UdpBind.Open(0, offload: false));
+        Assert.Equal(0, receiver.ReceiveDrops);
+        const int total = 20_000;
+        int sent = 0;
+        for (int start = 0; start < total; start += 100)
+        {
+            var batch = Enumerable.Range(start, 100).Select(i => Datagram(At("127.0.0.1", receiver.Port), i, 1400)).ToArray();
+            sent += sender.Send(batch);
+        }
+        Assert.Equal(total, sent);
+        long dropped = receiver.KernelReceiveDrops;
+        Assert.True(dropped > 1000, $"only {dropped} of {total} datagrams dropped at a 7 MiB buffer nobody read");
+        Assert.Equal(dropped, receiver.ReceiveDrops);
+        var read = ReceiveAll(receiver, total, timeoutMs: 3000);
+        Assert.Equal(total, read.Count + dropped);
+        Assert.Equal(dropped, receiver.ReceiveDrops); // kept after Dispose (ReceiveAll closed it)
+    }
+
     [RootFact]
     public void Ipv4_and_ipv6_batches_round_trip_between_two_binds_with_the_local_address_learned()
     {

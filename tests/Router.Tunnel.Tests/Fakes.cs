@@ -120,12 +120,21 @@ internal sealed class FakeBind(FakeNetwork network, byte[] address, ushort port)
     /// <summary>While true, every send fails as a kernel send would (no route, full buffer): nothing leaves.</summary>
     public bool RefuseSends { get; set; }
 
+    /// <summary>What the kernel would have dropped at this socket before a read (a test sets it).</summary>
+    public long ReceiveDrops { get; set; }
+
+    /// <summary>Datagrams refused while <see cref="RefuseSends"/> was on.</summary>
+    public long SendDrops { get; private set; }
+
     public int Send(ReadOnlySpan<PacketBuffer> packets, Span<bool> sent)
     {
         if (!sent.IsEmpty)
             sent[..packets.Length].Fill(!RefuseSends);
         if (RefuseSends)
+        {
+            SendDrops += packets.Length;
             return 0;
+        }
         network.Send(this, packets);
         return packets.Length;
     }
@@ -172,8 +181,18 @@ internal sealed class FakeTun : ITun
         }
     }
 
+    /// <summary>While true, every write fails and is counted in <see cref="WriteDrops"/>, as Tun counts a refused write.</summary>
+    public bool RefuseWrites { get; set; }
+
+    public long WriteDrops { get; private set; }
+
     public void Write(ReadOnlySpan<PacketBuffer> packets)
     {
+        if (RefuseWrites)
+        {
+            WriteDrops += packets.Length;
+            return;
+        }
         foreach (PacketBuffer p in packets)
             Written.Enqueue(p.Payload.ToArray());
     }

@@ -23,7 +23,7 @@ internal static class ShowCommand
         string? only = command.Arguments.Count > 0 ? command.Arguments[0] : null;
         bool json = command.Has("json");
         var now = DateTimeOffset.UtcNow;
-        List<PeerStatus>? peers = FromDaemon(FirmwarePaths.StatusSocket);
+        var (peers, drops) = FromDaemon(FirmwarePaths.StatusSocket);
         if (peers is not null && only is not null && !peers.Any(p => p.Interface == only))
             peers = null; // not the firmware daemon's interface (a drop-in or wireguard-go one): ask its UAPI socket
         if (peers is null)
@@ -54,28 +54,30 @@ internal static class ShowCommand
         if (json)
         {
             using var stdout = Console.OpenStandardOutput();
-            stdout.Write(PeerStatusFormat.Json(peers, now));
+            stdout.Write(PeerStatusFormat.Json(peers, now, drops));
         }
         else
         {
-            output.Write(PeerStatusFormat.Text(peers, now));
+            output.Write(PeerStatusFormat.Text(peers, now, drops));
         }
         return 0;
     }
 
-    private static List<PeerStatus>? FromDaemon(string path)
+    /// <summary>The firmware daemon's peers and each interface's drops; (null, null) without a daemon.</summary>
+    private static (List<PeerStatus>? Peers, Dictionary<string, IReadOnlyDictionary<string, long>>? Drops) FromDaemon(string path)
     {
         if (!File.Exists(path))
-            return null;
+            return (null, null);
         try
         {
             using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = (int)Timeout.TotalMilliseconds };
             socket.Connect(new UnixDomainSocketEndPoint(path));
-            return PeerStatusFormat.Parse(ReadAll(socket));
+            byte[] answer = ReadAll(socket);
+            return (PeerStatusFormat.Parse(answer), PeerStatusFormat.ParseDrops(answer));
         }
         catch (Exception e) when (e is SocketException or IOException or JsonException or KeyNotFoundException or InvalidOperationException)
         {
-            return null;
+            return (null, null);
         }
     }
 

@@ -79,7 +79,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
         try
         {
             control = ControlSocket.Start(FirmwarePaths.ControlSocket, apply);
-            status = StatusSocket.Start(FirmwarePaths.StatusSocket, () => PeerStatusFormat.Json(_status, DateTimeOffset.UtcNow));
+            status = StatusSocket.Start(FirmwarePaths.StatusSocket, () => PeerStatusFormat.Json(_status, DateTimeOffset.UtcNow, DropsByInterface(_metricsSnapshot)));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
         {
@@ -462,7 +462,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
                         s?.LastHandshake is { } h ? new DateTimeOffset(h, TimeSpan.Zero) : null, s?.RxBytes ?? 0, s?.TxBytes ?? 0, state));
                 }
                 long[] drops = new long[DropCounters.Count];
-                runner.Device.Drops.CopyTo(drops);
+                runner.Device.CopyDropsTo(drops);
                 var byReason = new Dictionary<string, long>(StringComparer.Ordinal);
                 for (int i = 0; i < drops.Length; i++)
                 {
@@ -475,6 +475,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
             }
             _status = status;
             _metricsSnapshot = new MetricsSnapshot(metrics);
+            LogDrops(runners);
             _leds.Publish(new LinkSnapshot(tunnels));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -485,6 +486,34 @@ internal sealed class FirmwareDaemon : IConfigTarget
         {
             Volatile.Write(ref _ticking, 0);
         }
+    }
+
+    private static Dictionary<string, IReadOnlyDictionary<string, long>> DropsByInterface(MetricsSnapshot snapshot)
+        => snapshot.Interfaces.ToDictionary(i => i.Name, i => i.DroppedByReason, StringComparer.Ordinal);
+
+    // Tick thread only: one DropSummary per device (a recreated interface has a new device and starts again).
+    private readonly Dictionary<Device, DropSummary> _dropLogs = new(ReferenceEqualityComparer.Instance);
+    private long _lastDropLog = Environment.TickCount64;
+
+    /// <summary>Each <see cref="DropSummary.Interval"/>, one log line per interface whose drops grew.</summary>
+    private void LogDrops(IReadOnlyList<InterfaceRunner> runners)
+    {
+        long now = Environment.TickCount64;
+        if (now - _lastDropLog < (long)DropSummary.Interval.TotalMilliseconds)
+            return;
+        _lastDropLog = now;
+        var live = new HashSet<Device>(ReferenceEqualityComparer.Instance);
+        foreach (var runner in runners)
+        {
+            Device device = runner.Device;
+            live.Add(device);
+            if (!_dropLogs.TryGetValue(device, out var summary))
+                _dropLogs[device] = summary = new DropSummary(device);
+            if (summary.Next() is { } line)
+                Log.Info($"{runner.Name}: {line}");
+        }
+        foreach (var gone in _dropLogs.Keys.Where(d => !live.Contains(d)).ToList())
+            _dropLogs.Remove(gone);
     }
 
     private static string EndpointText(Router.Tunnel.IO.Endpoint ep)

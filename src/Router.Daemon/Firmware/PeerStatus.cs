@@ -8,10 +8,13 @@ namespace Router.Daemon.Firmware;
 /// <param name="State">up, traffic, searching, idle, error or down (docs/LEDS.md's states).</param>
 internal sealed record PeerStatus(string Interface, string Name, string PublicKey, string? Endpoint, DateTimeOffset? LastHandshake, long RxBytes, long TxBytes, string State);
 
-/// <summary>The show output in both forms: JSON through Utf8JsonWriter (no reflection: AOT-safe) and a table for people.</summary>
+/// <summary>
+/// The show output in both forms: JSON through Utf8JsonWriter (no reflection: AOT-safe) and a table for people.
+/// Besides the peers, each interface may carry its dropped packets by reason ("dropped": {"QueueFull": 12}).
+/// </summary>
 internal static class PeerStatusFormat
 {
-    public static byte[] Json(IReadOnlyList<PeerStatus> peers, DateTimeOffset now)
+    public static byte[] Json(IReadOnlyList<PeerStatus> peers, DateTimeOffset now, IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>>? drops = null)
     {
         using var buffer = new MemoryStream();
         // Keys print as wg(8) prints them ("+" and "/" unescaped): the output feeds terminals and JSON parsers, never HTML.
@@ -23,6 +26,13 @@ internal static class PeerStatusFormat
             {
                 w.WriteStartObject();
                 w.WriteString("name", group.Key);
+                w.WriteStartObject("dropped");
+                if (drops is not null && drops.TryGetValue(group.Key, out var reasons))
+                {
+                    foreach (var (reason, count) in reasons.OrderBy(r => r.Key, StringComparer.Ordinal))
+                        w.WriteNumber(reason, count);
+                }
+                w.WriteEndObject();
                 w.WriteStartArray("peers");
                 foreach (var p in group)
                 {
@@ -80,12 +90,32 @@ internal static class PeerStatusFormat
         return list;
     }
 
-    public static string Text(IReadOnlyList<PeerStatus> peers, DateTimeOffset now)
+    /// <summary>The interfaces' "dropped" objects of what <see cref="Json"/> wrote (absent in older daemons: none).</summary>
+    public static Dictionary<string, IReadOnlyDictionary<string, long>> ParseDrops(ReadOnlySpan<byte> json)
+    {
+        var drops = new Dictionary<string, IReadOnlyDictionary<string, long>>(StringComparer.Ordinal);
+        var reader = new Utf8JsonReader(json);
+        using var doc = JsonDocument.ParseValue(ref reader);
+        foreach (var iface in doc.RootElement.GetProperty("interfaces").EnumerateArray())
+        {
+            if (!iface.TryGetProperty("dropped", out var dropped) || dropped.ValueKind != JsonValueKind.Object)
+                continue;
+            var reasons = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var r in dropped.EnumerateObject())
+                reasons[r.Name] = r.Value.GetInt64();
+            drops[iface.GetProperty("name").GetString()!] = reasons;
+        }
+        return drops;
+    }
+
+    public static string Text(IReadOnlyList<PeerStatus> peers, DateTimeOffset now, IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>>? drops = null)
     {
         var s = new StringBuilder();
         foreach (var group in peers.GroupBy(p => p.Interface))
         {
             s.Append("interface: ").Append(group.Key).Append('\n');
+            if (drops is not null && drops.TryGetValue(group.Key, out var reasons) && reasons.Count > 0)
+                s.Append("  dropped: ").AppendJoin(", ", reasons.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key} {r.Value}")).Append('\n');
             foreach (var p in group)
             {
                 s.Append("  peer: ").Append(p.Name).Append(" (").Append(p.PublicKey).Append(")\n");

@@ -178,17 +178,31 @@ internal sealed class TunnelHost : IDisposable
         }
     }
 
-    /// <summary>Blocks until a stop is requested or the UAPI socket file disappears; returns the reason.</summary>
+    /// <summary>
+    /// Blocks until a stop is requested or the UAPI socket file disappears; returns the reason. Meanwhile logs the
+    /// drops of each <see cref="DropSummary.Interval"/> (drop-in mode has no metrics endpoint: the log is where an
+    /// admin sees them), and their totals at the end.
+    /// </summary>
     public string WaitForStop()
     {
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        var drops = new DropSummary(_device);
+        var sinceSummary = System.Diagnostics.Stopwatch.StartNew();
         // The socket file has no notification of its own: a stat every 200 ms bounds the delay (wireguard-go: inotify).
         while (!_stop.Wait(200))
         {
             if (!_uapi.SocketFileIsOurs)
                 RequestStop($"UAPI socket {_uapi.SocketPath} was removed");
+            if (sinceSummary.Elapsed >= DropSummary.Interval)
+            {
+                sinceSummary.Restart();
+                if (drops.Next() is { } line)
+                    Log.Info(line);
+            }
         }
+        if (drops.Totals() is { } totals)
+            Log.Info(totals);
         return _stopReason;
     }
 

@@ -21,6 +21,11 @@ internal static unsafe partial class Socket
     internal const int SO_SNDBUFFORCE = 32;
     internal const int SO_RCVBUFFORCE = 33;
     internal const int SO_MARK = 36;
+    /// <summary>getsockopt: the socket's memory counters, u32[SK_MEMINFO_VARS] (linux/sock_diag.h).</summary>
+    internal const int SO_MEMINFO = 55;
+    internal const int SK_MEMINFO_VARS = 9;
+    /// <summary>Index of sk_drops in SO_MEMINFO: datagrams the kernel dropped at this socket (buffer full, checksum).</summary>
+    internal const int SK_MEMINFO_DROPS = 8;
 
     internal const int IPPROTO_IP = 0;
     internal const int SOL_UDP = 17;

@@ -46,6 +46,11 @@ public sealed partial class Device
                     if (newBind is not null)
                     {
                         oldBind = _bind;
+                        if (oldBind is not null)
+                        {
+                            Interlocked.Add(ref _retiredReceiveDrops, oldBind.ReceiveDrops);
+                            Interlocked.Add(ref _retiredSendDrops, oldBind.SendDrops);
+                        }
                         Volatile.Write(ref _bind, newBind);
                     }
                     if (config.PrivateKey is { } privateKey)

@@ -65,8 +65,27 @@ public sealed partial class Device : IDisposable
         _rateLimiter = new RateLimiter(_clock);
     }
 
-    /// <summary>Packets dropped by this device, by reason (per-peer counts are in the snapshot).</summary>
+    /// <summary>
+    /// Packets the engine dropped, by reason (per-peer counts are in the snapshot). The TUN's and the sockets' own
+    /// losses are not in here: <see cref="CopyDropsTo"/> gives every count.
+    /// </summary>
     public DropCounters Drops => _drops;
+
+    // Drops counted by binds a new listen port or mark replaced: kept, so that the totals never go back.
+    private long _retiredReceiveDrops, _retiredSendDrops;
+
+    /// <summary>
+    /// Every drop, indexed by <see cref="DropReason"/> (<see cref="DropCounters.Count"/> long): the engine's own, plus
+    /// what the UDP sockets lost before the engine saw it and what the TUN or the sockets refused to take.
+    /// </summary>
+    public void CopyDropsTo(Span<long> destination)
+    {
+        _drops.CopyTo(destination);
+        IBind? bind = Volatile.Read(ref _bind);
+        destination[(int)DropReason.UdpReceive] += Interlocked.Read(ref _retiredReceiveDrops) + (bind?.ReceiveDrops ?? 0);
+        destination[(int)DropReason.UdpSend] += Interlocked.Read(ref _retiredSendDrops) + (bind?.SendDrops ?? 0);
+        destination[(int)DropReason.TunWrite] += _tun.WriteDrops;
+    }
 
     /// <summary>The UDP port actually bound; 0 before binding.</summary>
     public ushort ListenPort

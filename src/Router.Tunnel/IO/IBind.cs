@@ -27,4 +27,14 @@ public interface IBind : IDisposable
     /// tx bytes only for those, as the kernel counts only what its send accepted.
     /// </summary>
     int Send(ReadOnlySpan<PacketBuffer> packets, Span<bool> sent);
+
+    /// <summary>
+    /// Datagrams lost on the way in before <see cref="Receive"/> could return them, since the bind opened: dropped by
+    /// the kernel at the socket (its receive buffer full, a bad checksum) or larger than a buffer. Read for
+    /// statistics (metrics, logs), never on the packet path. 0 for binds that lose nothing.
+    /// </summary>
+    long ReceiveDrops => 0;
+
+    /// <summary>Datagrams the kernel refused to send (ENOBUFS, EPERM from a firewall, ...), since the bind opened.</summary>
+    long SendDrops => 0;
 }

@@ -25,4 +25,10 @@ public interface ITun : IDisposable
 
     /// <summary>Writes each buffer's payload as one IP packet. Errors are counted by the implementation, not thrown.</summary>
     void Write(ReadOnlySpan<PacketBuffer> packets);
+
+    /// <summary>
+    /// Packets <see cref="Write"/> could not hand to the kernel (each packet counts, also inside a coalesced
+    /// super-packet), since the TUN opened. Read for statistics, never on the packet path.
+    /// </summary>
+    long WriteDrops => 0;
 }
