@@ -9,6 +9,7 @@ using Router.Crypto;
 namespace Router.Linux.Tests;
 
 /// <summary>The UAPI server driven by the real wg(8) and by hand over the socket, with a fake device behind it.</summary>
+[Collection(AllocationMeasuring.Name)]
 public sealed class UapiServerTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _name = "rtu" + Random.Shared.Next(100000, 999999);

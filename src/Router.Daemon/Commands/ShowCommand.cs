@@ -38,7 +38,11 @@ internal static class ShowCommand
                     if (only is not null && name != only)
                         continue;
                     if (FromUapi(socket, name, names, now) is { } found)
+                    {
                         peers.AddRange(found);
+                        if (DropsFromUapi(socket) is { Count: > 0 } counted)
+                            (drops ??= new(StringComparer.Ordinal))[name] = counted;
+                    }
                 }
             }
         }
@@ -119,6 +123,47 @@ internal static class ShowCommand
         {
         }
         return names;
+    }
+
+    /// <summary>
+    /// A routerd drop-in's drops by reason, from its <c>get=drops</c>; null from anything else (wireguard-go hangs up
+    /// on an operation it does not know) or on any error: the peers are still shown.
+    /// </summary>
+    private static Dictionary<string, long>? DropsFromUapi(string socketPath)
+    {
+        try
+        {
+            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = (int)Timeout.TotalMilliseconds };
+            socket.Connect(new UnixDomainSocketEndPoint(socketPath));
+            socket.Send("get=drops\n\n"u8);
+            var buffer = new MemoryStream();
+            byte[] chunk = new byte[4096];
+            int n;
+            while (buffer.Length < 65536 && (n = socket.Receive(chunk)) > 0)
+            {
+                buffer.Write(chunk, 0, n);
+                if (buffer.Length >= 2 && EndsWithBlankLine(buffer))
+                    break;
+            }
+            string reply = Encoding.ASCII.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+            var drops = new Dictionary<string, long>(StringComparer.Ordinal);
+            bool ok = false;
+            foreach (string line in reply.Split('\n'))
+            {
+                int eq = line.IndexOf('=');
+                if (eq <= 0 || !long.TryParse(line.AsSpan(eq + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long value))
+                    continue;
+                if (line[..eq] == "errno")
+                    ok = value == 0;
+                else
+                    drops[line[..eq]] = value;
+            }
+            return ok ? drops : null;
+        }
+        catch (Exception e) when (e is SocketException or IOException)
+        {
+            return null;
+        }
     }
 
     private static List<PeerStatus>? FromUapi(string socketPath, string interfaceName, Dictionary<string, string> names, DateTimeOffset now)

@@ -1,3 +1,4 @@
+using System.Text;
 using System.ComponentModel;
 using Router.Linux.Uapi;
 using Router.Tunnel;
@@ -13,6 +14,17 @@ internal sealed class UapiDeviceAdapter(Device device) : IUapiDevice
 {
     /// <summary>Called after every successful set (the firmware mode uses it to follow runtime changes).</summary>
     public Action? Changed { get; init; }
+
+    public void GetDrops(UapiWriter writer)
+    {
+        Span<long> counts = stackalloc long[DropCounters.Count];
+        device.CopyDropsTo(counts);
+        for (int i = 0; i < counts.Length; i++)
+        {
+            if (counts[i] > 0)
+                writer.WriteNumber(Encoding.ASCII.GetBytes(((DropReason)i).ToString()), (ulong)counts[i]);
+        }
+    }
 
     public void Get(UapiWriter writer)
     {

@@ -19,4 +19,10 @@ public interface IUapiDevice
     /// fwmark the sockets refuse answers <see cref="UapiErrno.PortInUse"/>.
     /// </remarks>
     int Set(UapiSetRequest request);
+
+    /// <summary>
+    /// routerd's own <c>get=drops</c> (wg(8) never sends it, and rejects keys it does not know in a <c>get=1</c> reply,
+    /// so the drops cannot ride there): one <c>REASON=COUNT</c> line per reason that counted. The server adds "errno=0".
+    /// </summary>
+    void GetDrops(UapiWriter writer) { }
 }

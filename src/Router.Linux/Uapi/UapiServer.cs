@@ -157,6 +157,8 @@ public sealed class UapiServer : IDisposable
                 bool keepOpen;
                 if (operation.SequenceEqual("get=1"u8))
                     keepOpen = HandleGet(reader, writer);
+                else if (operation.SequenceEqual("get=drops"u8))
+                    keepOpen = HandleGet(reader, writer, drops: true);
                 else if (operation.SequenceEqual("set=1"u8))
                     keepOpen = HandleSet(reader, writer);
                 else
@@ -201,14 +203,14 @@ public sealed class UapiServer : IDisposable
         return (new LineReader(), new UapiWriter());
     }
 
-    private bool HandleGet(LineReader reader, UapiWriter writer)
+    private bool HandleGet(LineReader reader, UapiWriter writer, bool drops = false)
     {
         // get=1 is followed by exactly one blank line.
         if (!reader.TryReadLine(out ReadOnlySpan<byte> blank))
             throw new IOException("EOF inside a get request");
         if (!blank.IsEmpty)
         {
-            Log?.Invoke("UAPI: trailing data after get=1");
+            Log?.Invoke("UAPI: trailing data after a get");
             Reply(writer, UapiErrno.Invalid);
             return false;
         }
@@ -217,7 +219,10 @@ public sealed class UapiServer : IDisposable
         {
             try
             {
-                _device.Get(writer);
+                if (drops)
+                    _device.GetDrops(writer);
+                else
+                    _device.Get(writer);
             }
             catch (Exception e)
             {

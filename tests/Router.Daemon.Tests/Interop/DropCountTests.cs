@@ -12,8 +12,8 @@ namespace Router.Daemon.Tests.Interop;
 /// <summary>
 /// Drops an admin can see. routerd is stopped (SIGSTOP) while 20,000 datagrams of 1,200 bytes (24 MB) arrive at
 /// its port, more than its 7 MiB socket buffer holds: the kernel drops the rest at the socket, where routerd never
-/// sees them. After SIGCONT the count must be in the log (drop-in mode, whose only channel is the log) and in
-/// `routerd show` and the Prometheus metrics (firmware mode), as UdpReceive beside the engine's own reasons.
+/// sees them. After SIGCONT the count must be in `routerd show` and the log (drop-in mode: wg(8) has no place for it)
+/// and in `routerd show` and the Prometheus metrics (firmware mode), as UdpReceive beside the engine's own reasons.
 /// </summary>
 [Trait("Category", "Interop")]
 [Collection("Interop")]
@@ -22,7 +22,7 @@ public sealed partial class DropCountTests
     private const int Burst = 20_000;
 
     [RootFact]
-    public void DropInLogsTheDatagramsTheKernelDroppedAtItsSocket()
+    public void DropInShowsAndLogsTheDatagramsTheKernelDroppedAtItsSocket()
     {
         using var lab = new Lab();
         var ns = lab.Ns("dd");
@@ -30,10 +30,15 @@ public sealed partial class DropCountTests
         var log = new ConcurrentQueue<string>();
         var routerd = Start(lab, ns, [Implementations.Routerd, "-f", ifname], new() { ["LOG_LEVEL"] = "info" }, log);
         Assert.True(Wait.Until(() => routerd.HasExited || TunnelPair.IsServing(Lab.Socket(ifname)), 15_000) && !routerd.HasExited, "routerd did not come up");
-        lab.SetConf(ns, ifname, $"[Interface]\nPrivateKey = {Wg.GenKey()}\nListenPort = 51820\n");
+        lab.SetConf(ns, ifname, $"[Interface]\nPrivateKey = {Wg.GenKey()}\nListenPort = 51820\n\n[Peer]\nPublicKey = {Wg.PubKey(Wg.GenKey())}\nAllowedIPs = 10.97.0.2/32\n");
         ns.Ip($"link set {ifname} up");
 
         long kernelDrops = Flood(ns, routerd.Id);
+        // `routerd show` reads them from the drop-in's UAPI socket (routerd's own get=drops), away from any firmware daemon.
+        var env = new Dictionary<string, string> { ["ROUTERD_STATUS_SOCKET"] = lab.File("", "no-status") + ".absent" };
+        long shown = 0;
+        Assert.True(Wait.Until(() => (shown = ShownDrops(env, ifname)) >= kernelDrops, 10_000), $"routerd show {ifname}: UdpReceive {shown}, the kernel dropped {kernelDrops}");
+        Assert.Equal(kernelDrops, shown);
         Procs.Signal(routerd.Id, "TERM");
         Assert.True(routerd.WaitForExit(15_000), "routerd did not stop on SIGTERM");
         routerd.WaitForExit(); // the output is complete
@@ -120,9 +125,9 @@ public sealed partial class DropCountTests
         }
     }
 
-    private static long ShownDrops(Dictionary<string, string> env)
+    private static long ShownDrops(Dictionary<string, string> env, string? ifname = null)
     {
-        var show = Bounded.Run(Implementations.Routerd, ["show", "--json"], 30_000, env);
+        var show = Bounded.Run(Implementations.Routerd, ifname is null ? ["show", "--json"] : ["show", ifname, "--json"], 30_000, env);
         using var doc = JsonDocument.Parse(show.Stdout);
         var iface = doc.RootElement.GetProperty("interfaces")[0];
         return iface.TryGetProperty("dropped", out var d) && d.TryGetProperty("UdpReceive", out var n) ? n.GetInt64() : 0;
