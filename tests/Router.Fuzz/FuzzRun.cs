@@ -15,17 +15,33 @@ namespace Router.Fuzz;
 /// </remarks>
 internal static class FuzzRun
 {
+    /// <summary>Longer than any input takes on a loaded machine (the GRO target waits up to 15 s for the kernel).</summary>
+    public const int HangSeconds = 60;
+
     public static int Seconds => int.TryParse(Environment.GetEnvironmentVariable("FUZZ_SECONDS"), out int s) && s > 0 ? s : 10;
 
     public static void Run<T>(ITestOutputHelper output, string target, Gen<T> gen, Action<T> property, Func<T, string>? print = null)
     {
         long inputs = 0;
         var clock = Stopwatch.StartNew();
+        // No hang: one input that runs past HangSeconds ends the process with the input named, so a bounded run
+        // fails instead of never finishing.
+        long inputStarted = 0;
+        T? current = default;
+        using var watchdog = new Timer(_ =>
+        {
+            long started = Volatile.Read(ref inputStarted);
+            if (started != 0 && Stopwatch.GetElapsedTime(started).TotalSeconds > HangSeconds)
+                Environment.FailFast($"fuzz {target}: one input ran over {HangSeconds} s: {(print is null ? current?.ToString() : print(current!))}");
+        }, null, 1000, 1000);
         gen.Sample(
             input =>
             {
                 Interlocked.Increment(ref inputs);
+                current = input;
+                Volatile.Write(ref inputStarted, Stopwatch.GetTimestamp());
                 property(input);
+                Volatile.Write(ref inputStarted, 0);
             },
             writeLine: output.WriteLine,
             seed: Environment.GetEnvironmentVariable("FUZZ_SEED"),
