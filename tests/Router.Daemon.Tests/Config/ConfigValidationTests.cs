@@ -108,6 +108,17 @@ public sealed class ConfigValidationTests : IDisposable
     }
 
     [Fact]
+    public void InvalidUtf8IsAProblemNotAnException()
+    {
+        // Found by the config fuzzer (tests/Router.Fuzz): invalid UTF-8 in a field name threw InvalidOperationException
+        // ("Cannot transcode invalid UTF-8 JSON text") out of ConfigLoader.Parse instead of being reported.
+        byte[] json = [.. "{ \"interfaces\": { \"wg"u8, 0xC3, 0x28, .. "\": { } } }"u8];
+        ConfigLoadResult result = ConfigLoader.Parse(json);
+        Assert.Null(result.Config);
+        Assert.Contains(result.Problems, p => p.IsError);
+    }
+
+    [Fact]
     public void SummaryNamesTheFirstErrorForSystemdStatus()
     {
         var result = _f.Load(Wg0("'listenPort': 70000, 'mtu': 1,"));
