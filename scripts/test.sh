@@ -67,6 +67,8 @@ isa_matrix() {
   return $ok
 }
 linux_tests() { run_tests tests/Router.Linux.Tests; }
+# Every outside-bytes parser fuzzed for 12 s each (6 targets, about 90 s with start-up); scripts/fuzz.sh runs the long campaign.
+fuzz_tests() { FUZZ_SECONDS=12 run_tests tests/Router.Fuzz; }
 # routerd against wireguard-go and itself in network namespaces; uses the AOT binary the publish stage made.
 interop_tests() { ROUTERD_BIN="$root/artifacts/linux-x64/routerd" run_tests tests/Router.Daemon.Tests --filter 'Category=Interop'; }
 # routerd's RSS for 110 s of 50 Mbit/s each way with wireguard-go, a forced rekey every 20 s and `wg show` every
@@ -121,6 +123,7 @@ else
   stage "unit tests" unit_tests
   stage "crypto tests, SIMD paths off" isa_matrix
   stage "Linux tests (root, namespaces)" linux_tests
+  stage "fuzz, bounded (6 targets x 12 s)" fuzz_tests
   stage "AOT publish linux-x64" publish_x64
   stage "interop: routerd, wireguard-go, wg" interop_tests
   stage "soak: RSS flat under traffic, 110 s" counted soak_short

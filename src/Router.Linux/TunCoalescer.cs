@@ -107,6 +107,9 @@ internal sealed class TunCoalescer
         Kind kind = Classify(p, out int ipLength, out int headerLength, out bool mergeable);
         if (kind == Kind.Plain || packets[index].Offset < TunOffload.VnetHeaderSize)
         {
+            // A packet of a flow that cannot merge (IPv6 extension headers, IPv4 options or a fragment, a length
+            // that does not add up) must not be overtaken by that flow's later packets joining an earlier write.
+            CloseFlowsBetween(packets, p);
             NewItem(index, Kind.Plain, 0, 0, 0);
             return;
         }
@@ -139,6 +142,28 @@ internal sealed class TunCoalescer
             ReadOnlySpan<byte> tcp = p[ipLength..];
             item.NextSequence = BinaryPrimitives.ReadUInt32BigEndian(tcp[4..]) + (uint)payload;
             item.Closed = (tcp[13] & TcpPsh) != 0;
+        }
+    }
+
+    /// <summary>
+    /// Ends every open super-packet between the addresses of <paramref name="p"/>. Its ports are not trusted (they may
+    /// not be where an unmergeable packet keeps them), so every flow between the two hosts is ended: rare packets, a
+    /// little less merging, never a reordering.
+    /// </summary>
+    private void CloseFlowsBetween(ReadOnlySpan<PacketBuffer> packets, ReadOnlySpan<byte> p)
+    {
+        bool v4 = p.Length >= 20 && p[0] >> 4 == 4;
+        if (!v4 && !(p.Length >= 40 && p[0] >> 4 == 6))
+            return;
+        ReadOnlySpan<byte> addresses = v4 ? p.Slice(12, 8) : p.Slice(8, 32);
+        for (int w = 0; w < _itemCount; w++)
+        {
+            ref Item item = ref _items[w];
+            if (item.Closed || item.Kind == Kind.Plain || (item.Kind is Kind.Tcp4 or Kind.Udp4) != v4)
+                continue;
+            ReadOnlySpan<byte> head = packets[item.Head].Payload;
+            if ((v4 ? head.Slice(12, 8) : head.Slice(8, 32)).SequenceEqual(addresses))
+                item.Closed = true;
         }
     }
 

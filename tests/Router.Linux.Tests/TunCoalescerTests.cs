@@ -271,6 +271,28 @@ public sealed class TunCoalescerTests
     }
 
     [Fact]
+    public void A_packet_of_the_flow_that_cannot_merge_is_not_overtaken_by_the_flows_next_segment()
+    {
+        // Found by tests/Router.Fuzz (TunCoalesceFuzz): an IPv6 segment carrying a hop-by-hop extension header is
+        // written plain; the flow's next segment used to join the super-packet before it and so overtake it.
+        PacketBuffer plain = Packet(false, false, 1, Payload(Mss, 1));
+        var p = new byte[plain.Length + 8];
+        plain.Payload[..40].CopyTo(p);
+        p[6] = 0;  // next header: hop-by-hop options
+        p[40] = 6; // then TCP; length 0 (8 bytes), PadN
+        p[42] = 1;
+        p[43] = 4;
+        plain.Payload[40..].CopyTo(p.AsSpan(48));
+        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(4), (ushort)(p.Length - 40));
+        plain.Length = p.Length;
+        p.CopyTo(plain.Payload);
+        var batch = new[] { Packet(false, false, 0, Payload(Mss, 0)), plain, Packet(false, false, 1, Payload(Mss, 1)) };
+        var c = new TunCoalescer(128, udp: false);
+        c.Plan(batch);
+        Assert.Equal([[0], [1], [2]], Writes(c));
+    }
+
+    [Fact]
     public void A_shorter_segment_ends_the_super_packet_and_flows_interleaved_in_a_batch_each_merge()
     {
         var batch = new[]

@@ -100,7 +100,9 @@ internal static class ConfigValidator
         var addresses = new List<InterfaceAddress>();
         for (int i = 0; i < (s.Addresses?.Count ?? 0); i++)
         {
-            string text = s.Addresses![i];
+            // JSON null binds as a null element; the schema walk has already reported it ("expected a non-empty string").
+            if (s.Addresses![i] is not string text)
+                continue;
             if (IpText.TryParsePrefix(text, out var address, out int length))
                 addresses.Add(new InterfaceAddress(address, length));
             else
@@ -195,7 +197,8 @@ internal static class ConfigValidator
         var allowed = new List<IPNetwork>();
         for (int i = 0; i < (s.AllowedIps?.Count ?? 0); i++)
         {
-            string text = s.AllowedIps![i];
+            if (s.AllowedIps![i] is not string text)
+                continue; // JSON null, reported by the schema walk
             string itemPath = $"{path}.allowedIps[{i}]";
             if (!IpText.TryParsePrefix(text, out var address, out int length))
             {
@@ -274,13 +277,13 @@ internal static class ConfigValidator
         var masquerade = s.Masquerade ?? [];
         for (int i = 0; i < masquerade.Count; i++)
         {
-            if (!IsInterfaceName(masquerade[i]))
+            if (masquerade[i] is not null && !IsInterfaceName(masquerade[i])) // null: reported by the schema walk
                 problems.Add(ConfigProblem.Error($"forwarding.masquerade[{i}]", $"'{masquerade[i]}' is not a valid interface name; expected e.g. eth0"));
         }
         bool enabled = s.Enabled ?? false;
         if (!enabled && (masquerade.Count > 0 || s.MssClamp == true))
             problems.Add(ConfigProblem.Warning("forwarding.enabled", "is false, so masquerade and mssClamp have no effect"));
-        return new ForwardingConfig(enabled, masquerade.ToArray(), s.MssClamp ?? false);
+        return new ForwardingConfig(enabled, masquerade.Where(m => m is not null).ToArray(), s.MssClamp ?? false);
     }
 
     private static MetricsConfig BuildMetrics(MetricsSection? s, List<ConfigProblem> problems)

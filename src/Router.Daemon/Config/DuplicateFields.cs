@@ -20,8 +20,9 @@ internal static class DuplicateFields
             Walk(document.RootElement, "", problems);
             return true;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: a name that is not valid UTF-8 (JsonDocument checks it only when read).
             return false;
         }
     }

@@ -37,6 +37,10 @@ public sealed class ConfigValidationTests : IDisposable
         { "duplicate peer name", Wg0("", Peer + ", { 'name': 'hq', 'publicKey': '$B' }"), "interfaces.wg0.peers[1].name", "duplicate peer name 'hq', already used at interfaces.wg0.peers[0]" },
         { "duplicate public key", Wg0("", Peer + ", { 'name': 'lab', 'publicKey': '$A' }"), "interfaces.wg0.peers[1].publicKey", "duplicate public key, already used by interfaces.wg0.peers[0]" },
         { "own public key", Wg0("", "{ 'name': 'me', 'publicKey': '$OWN' }"), "interfaces.wg0.peers[0].publicKey", "is this interface's own public key" },
+        // Found by the config fuzzer (tests/Router.Fuzz): a JSON null in a list of strings threw NullReferenceException.
+        { "null allowed IP", Wg0("", "{ 'name': 'hq', 'publicKey': '$A', 'allowedIps': ['10.0.0.0/16', null] }"), "interfaces.wg0.peers[0].allowedIps[1]", "expected a non-empty string" },
+        { "null address", Wg0("'addresses': [null],"), "interfaces.wg0.addresses[0]", "expected a non-empty string" },
+        { "null masquerade interface", """{ 'interfaces': { 'wg0': { 'privateKeyFile': '$KEY' } }, 'forwarding': { 'enabled': true, 'masquerade': [null] } }""", "forwarding.masquerade[0]", "expected a non-empty string" },
         { "endpoint port 0", Wg0("", "{ 'name': 'hq', 'publicKey': '$A', 'endpoint': 'hq.example.net:0' }"), "interfaces.wg0.peers[0].endpoint", "port '0' is not a number from 1 to 65535" },
         { "IPv6 endpoint without brackets", Wg0("", "{ 'name': 'hq', 'publicKey': '$A', 'endpoint': '2001:db8::1:51820' }"), "interfaces.wg0.peers[0].endpoint", "an IPv6 endpoint needs brackets" },
         { "endpoint without port", Wg0("", "{ 'name': 'hq', 'publicKey': '$A', 'endpoint': 'hq.example.net' }"), "interfaces.wg0.peers[0].endpoint", "expected host:port" },
@@ -101,6 +105,17 @@ public sealed class ConfigValidationTests : IDisposable
         Assert.Equal(["eth0"], config.Forwarding.Masquerade);
         Assert.False(config.Metrics.Enabled);
         Assert.Equal(StateConfig.DefaultTimestampFloorFile, config.State.TimestampFloorFile);
+    }
+
+    [Fact]
+    public void InvalidUtf8IsAProblemNotAnException()
+    {
+        // Found by the config fuzzer (tests/Router.Fuzz): invalid UTF-8 in a field name threw InvalidOperationException
+        // ("Cannot transcode invalid UTF-8 JSON text") out of ConfigLoader.Parse instead of being reported.
+        byte[] json = [.. "{ \"interfaces\": { \"wg"u8, 0xC3, 0x28, .. "\": { } } }"u8];
+        ConfigLoadResult result = ConfigLoader.Parse(json);
+        Assert.Null(result.Config);
+        Assert.Contains(result.Problems, p => p.IsError);
     }
 
     [Fact]

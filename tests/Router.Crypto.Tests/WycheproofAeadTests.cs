@@ -1,0 +1,168 @@
+using System.Runtime.Intrinsics;
+
+namespace Router.Crypto.Tests;
+
+/// <summary>
+/// Project Wycheproof's ChaCha20-Poly1305 (325 vectors) and XChaCha20-Poly1305 (315) on every ChaCha20 path this
+/// process can run (the ISA matrix re-runs them with the wider paths switched off) and, for the tag, on every
+/// Poly1305 path. A valid vector must encrypt to exactly ct || tag and decrypt back to msg; an invalid one (a
+/// modified tag, a nonce of the wrong size) must be rejected: Decrypt returns false with the output zeroed, or a
+/// wrong nonce size throws ArgumentException before anything is computed.
+/// </summary>
+public sealed class WycheproofAeadTests
+{
+    private static readonly WycheproofFile ChaCha = WycheproofFile.Load("chacha20_poly1305_test.json");
+    private static readonly WycheproofFile XChaCha = WycheproofFile.Load("xchacha20_poly1305_test.json");
+
+    [Fact]
+    public void FilesAreCompleteAndCoverBothResults()
+    {
+        foreach (WycheproofFile file in new[] { ChaCha, XChaCha })
+        {
+            Assert.Equal(file.DeclaredCount, file.Tests.Count);
+            Assert.Contains(file.Tests, t => t.Result == "invalid" && t.Flags.Contains("ModifiedTag"));
+            Assert.Contains(file.Tests, t => t.Result == "invalid" && t.Flags.Contains("InvalidNonceSize"));
+            Assert.Contains(file.Tests, t => t.Result == "valid" && t.Flags.Contains("EdgeCasePoly1305"));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths.Supported), MemberType = typeof(Paths))]
+    public void ChaCha20Poly1305Vectors(string pathName)
+    {
+        ChaCha20Implementation path = Enum.Parse<ChaCha20Implementation>(pathName);
+        AssertAll(ChaCha, ChaCha20Poly1305.NonceSize,
+            (key, nonce, plaintext, ad, output) => ChaCha20Poly1305.Encrypt(path, key, nonce, plaintext, ad, output),
+            (key, nonce, sealedBox, ad, output) => ChaCha20Poly1305.Decrypt(path, key, nonce, sealedBox, ad, output));
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths.Supported), MemberType = typeof(Paths))]
+    public void XChaCha20Poly1305Vectors(string pathName)
+    {
+        ChaCha20Implementation path = Enum.Parse<ChaCha20Implementation>(pathName);
+        AssertAll(XChaCha, XChaCha20Poly1305.NonceSize,
+            (key, nonce, plaintext, ad, output) => XChaCha20Poly1305.Encrypt(path, key, nonce, plaintext, ad, output),
+            (key, nonce, sealedBox, ad, output) => XChaCha20Poly1305.Decrypt(path, key, nonce, sealedBox, ad, output));
+    }
+
+    /// <summary>
+    /// The tag of every 12-byte-nonce vector recomputed on each Poly1305 path (scalar, 4-way AVX2, 8-way AVX-512)
+    /// with the threshold forced low, so even short messages take the vector code where the CPU has it.
+    /// </summary>
+    [Theory]
+    [InlineData(int.MaxValue, false)]
+    [InlineData(4, false)]
+    [InlineData(4, true)]
+    public void ChaCha20Poly1305TagsOnEveryPoly1305Path(int vectorThreshold, bool allowVector512)
+    {
+        var failures = new List<int>();
+        Span<uint> state = stackalloc uint[16];
+        Span<byte> block = stackalloc byte[ChaCha20.BlockSize];
+        Span<byte> tag = stackalloc byte[16];
+        foreach (WycheproofTest test in ChaCha.Tests)
+        {
+            if (test["iv"].Length != ChaCha20Poly1305.NonceSize)
+            {
+                continue;
+            }
+
+            ChaCha20.InitializeState(state, test["key"], 0, test["iv"]);
+            ChaCha20.Block(state, block);
+            var mac = new Poly1305(block[..Poly1305.KeySize], vectorThreshold, allowVector512 && Vector512.IsHardwareAccelerated);
+            mac.UpdatePadded(test["aad"]);
+            mac.UpdatePadded(test["ct"]);
+            mac.UpdateWords((ulong)test["aad"].Length, (ulong)test["ct"].Length);
+            mac.Finish(tag);
+            // A valid vector's tag is the MAC; an invalid one (modified tag) must differ from it.
+            if (tag.SequenceEqual(test["tag"]) != (test.Result == "valid"))
+            {
+                failures.Add(test.TcId);
+            }
+        }
+
+        Assert.True(failures.Count == 0, $"Poly1305 ({vectorThreshold}, {allowVector512}) wrong on tcId {string.Join(", ", failures)}");
+    }
+
+    private delegate void Seal(byte[] key, byte[] nonce, byte[] plaintext, byte[] ad, byte[] output);
+
+    private delegate bool Open(byte[] key, byte[] nonce, byte[] sealedBox, byte[] ad, byte[] output);
+
+    private static void AssertAll(WycheproofFile file, int nonceSize, Seal seal, Open open)
+    {
+        var failures = new List<string>();
+        int valid = 0, rejected = 0;
+        foreach (WycheproofTest test in file.Tests)
+        {
+            string? failure = Check(test, nonceSize, seal, open);
+            if (failure is not null)
+            {
+                failures.Add($"tcId {test.TcId}: {failure}");
+            }
+            else if (test.Result == "valid")
+            {
+                valid++;
+            }
+            else
+            {
+                rejected++;
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+        Assert.Equal(file.DeclaredCount, valid + rejected);
+    }
+
+    private static string? Check(WycheproofTest test, int nonceSize, Seal seal, Open open)
+    {
+        byte[] key = test["key"], nonce = test["iv"], ad = test["aad"], msg = test["msg"];
+        byte[] sealedBox = [.. test["ct"], .. test["tag"]];
+        // The wrong-nonce-size vectors carry no ciphertext or tag at all.
+        byte[] opened = new byte[Math.Max(0, sealedBox.Length - 16)];
+        if (test.Result == "valid")
+        {
+            byte[] encrypted = new byte[msg.Length + 16];
+            seal(key, nonce, msg, ad, encrypted);
+            if (!encrypted.AsSpan().SequenceEqual(sealedBox))
+            {
+                return "encryption differs";
+            }
+
+            if (!open(key, nonce, sealedBox, ad, opened) || !opened.AsSpan().SequenceEqual(msg))
+            {
+                return "decryption failed or differs";
+            }
+
+            return null;
+        }
+
+        if (nonce.Length != nonceSize)
+        {
+            // Wrong nonce sizes are a caller error: both directions must refuse before computing anything.
+            bool sealThrew = Throws(() => seal(key, nonce, msg, ad, new byte[msg.Length + 16]));
+            bool openThrew = Throws(() => open(key, nonce, sealedBox, ad, opened));
+            return sealThrew && openThrew ? null : "a wrong nonce size was accepted";
+        }
+
+        Array.Fill(opened, (byte)0xA5);
+        if (open(key, nonce, sealedBox, ad, opened))
+        {
+            return "an invalid ciphertext was accepted";
+        }
+
+        return opened.AsSpan().ContainsAnyExcept((byte)0) ? "the output was not zeroed after a rejection" : null;
+    }
+
+    private static bool Throws(Action action)
+    {
+        try
+        {
+            action();
+            return false;
+        }
+        catch (ArgumentException)
+        {
+            return true;
+        }
+    }
+}
