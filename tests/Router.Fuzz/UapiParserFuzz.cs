@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using CsCheck;
+using Router.Crypto;
 using Router.Linux.Uapi;
 using Xunit.Abstractions;
 
@@ -123,10 +124,10 @@ public sealed class UapiParserFuzz(ITestOutputHelper output)
         return s.Append('\n').ToString();
     }
 
-    private static string Hex(in UapiKey key)
+    private static string Hex(in Key32 key)
     {
         Span<byte> hex = stackalloc byte[64];
-        key.WriteHex(hex);
+        UapiHex.Write(key, hex);
         return Encoding.ASCII.GetString(hex);
     }
 

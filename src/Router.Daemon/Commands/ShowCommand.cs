@@ -131,34 +131,41 @@ internal static class ShowCommand
     /// </summary>
     private static Dictionary<string, long>? DropsFromUapi(string socketPath)
     {
+        if (AskUapi(socketPath, "get=drops\n\n"u8) is not { } reply)
+            return null;
+        var drops = new Dictionary<string, long>(StringComparer.Ordinal);
+        bool ok = false;
+        foreach (string line in reply.Split('\n'))
+        {
+            int eq = line.IndexOf('=');
+            if (eq <= 0 || !long.TryParse(line.AsSpan(eq + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long value))
+                continue;
+            if (line[..eq] == "errno")
+                ok = value == 0;
+            else
+                drops[line[..eq]] = value;
+        }
+        return ok ? drops : null;
+    }
+
+    /// <summary>One request to a UAPI socket; the reply up to its blank line (1 MiB at most), or null on any error.</summary>
+    private static string? AskUapi(string socketPath, ReadOnlySpan<byte> request)
+    {
         try
         {
             using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = (int)Timeout.TotalMilliseconds };
             socket.Connect(new UnixDomainSocketEndPoint(socketPath));
-            socket.Send("get=drops\n\n"u8);
+            socket.Send(request);
             var buffer = new MemoryStream();
-            byte[] chunk = new byte[4096];
+            byte[] chunk = new byte[16384];
             int n;
-            while (buffer.Length < 65536 && (n = socket.Receive(chunk)) > 0)
+            while (buffer.Length < (1 << 20) && (n = socket.Receive(chunk)) > 0)
             {
                 buffer.Write(chunk, 0, n);
                 if (buffer.Length >= 2 && EndsWithBlankLine(buffer))
                     break;
             }
-            string reply = Encoding.ASCII.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
-            var drops = new Dictionary<string, long>(StringComparer.Ordinal);
-            bool ok = false;
-            foreach (string line in reply.Split('\n'))
-            {
-                int eq = line.IndexOf('=');
-                if (eq <= 0 || !long.TryParse(line.AsSpan(eq + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long value))
-                    continue;
-                if (line[..eq] == "errno")
-                    ok = value == 0;
-                else
-                    drops[line[..eq]] = value;
-            }
-            return ok ? drops : null;
+            return Encoding.ASCII.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
         }
         catch (Exception e) when (e is SocketException or IOException)
         {
@@ -168,27 +175,8 @@ internal static class ShowCommand
 
     private static List<PeerStatus>? FromUapi(string socketPath, string interfaceName, Dictionary<string, string> names, DateTimeOffset now)
     {
-        string reply;
-        try
-        {
-            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = (int)Timeout.TotalMilliseconds };
-            socket.Connect(new UnixDomainSocketEndPoint(socketPath));
-            socket.Send("get=1\n\n"u8);
-            var buffer = new MemoryStream();
-            byte[] chunk = new byte[16384];
-            int n;
-            while ((n = socket.Receive(chunk)) > 0)
-            {
-                buffer.Write(chunk, 0, n);
-                if (buffer.Length >= 2 && EndsWithBlankLine(buffer))
-                    break;
-            }
-            reply = Encoding.ASCII.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
-        }
-        catch (Exception e) when (e is SocketException or IOException)
-        {
+        if (AskUapi(socketPath, "get=1\n\n"u8) is not { } reply)
             return null;
-        }
         var peers = new List<PeerStatus>();
         string? key = null, endpoint = null;
         long sec = 0, rx = 0, tx = 0;
