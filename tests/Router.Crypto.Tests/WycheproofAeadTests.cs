@@ -84,17 +84,13 @@ public sealed class WycheproofAeadTests
         Assert.True(failures.Count == 0, $"Poly1305 ({vectorThreshold}, {allowVector512}) wrong on tcId {string.Join(", ", failures)}");
     }
 
-    private delegate void Seal(byte[] key, byte[] nonce, byte[] plaintext, byte[] ad, byte[] output);
-
-    private delegate bool Open(byte[] key, byte[] nonce, byte[] sealedBox, byte[] ad, byte[] output);
-
-    private static void AssertAll(WycheproofFile file, int nonceSize, Seal seal, Open open)
+    private static void AssertAll(WycheproofFile file, int nonceSize, WycheproofChecks.Seal seal, WycheproofChecks.Open open)
     {
         var failures = new List<string>();
         int valid = 0, rejected = 0;
         foreach (WycheproofTest test in file.Tests)
         {
-            string? failure = Check(test, nonceSize, seal, open);
+            string? failure = WycheproofChecks.Aead(test, nonceSize, seal, open);
             if (failure is not null)
             {
                 failures.Add($"tcId {test.TcId}: {failure}");
@@ -111,58 +107,5 @@ public sealed class WycheproofAeadTests
 
         Assert.True(failures.Count == 0, string.Join("\n", failures));
         Assert.Equal(file.DeclaredCount, valid + rejected);
-    }
-
-    private static string? Check(WycheproofTest test, int nonceSize, Seal seal, Open open)
-    {
-        byte[] key = test["key"], nonce = test["iv"], ad = test["aad"], msg = test["msg"];
-        byte[] sealedBox = [.. test["ct"], .. test["tag"]];
-        // The wrong-nonce-size vectors carry no ciphertext or tag at all.
-        byte[] opened = new byte[Math.Max(0, sealedBox.Length - 16)];
-        if (test.Result == "valid")
-        {
-            byte[] encrypted = new byte[msg.Length + 16];
-            seal(key, nonce, msg, ad, encrypted);
-            if (!encrypted.AsSpan().SequenceEqual(sealedBox))
-            {
-                return "encryption differs";
-            }
-
-            if (!open(key, nonce, sealedBox, ad, opened) || !opened.AsSpan().SequenceEqual(msg))
-            {
-                return "decryption failed or differs";
-            }
-
-            return null;
-        }
-
-        if (nonce.Length != nonceSize)
-        {
-            // Wrong nonce sizes are a caller error: both directions must refuse before computing anything.
-            bool sealThrew = Throws(() => seal(key, nonce, msg, ad, new byte[msg.Length + 16]));
-            bool openThrew = Throws(() => open(key, nonce, sealedBox, ad, opened));
-            return sealThrew && openThrew ? null : "a wrong nonce size was accepted";
-        }
-
-        Array.Fill(opened, (byte)0xA5);
-        if (open(key, nonce, sealedBox, ad, opened))
-        {
-            return "an invalid ciphertext was accepted";
-        }
-
-        return opened.AsSpan().ContainsAnyExcept((byte)0) ? "the output was not zeroed after a rejection" : null;
-    }
-
-    private static bool Throws(Action action)
-    {
-        try
-        {
-            action();
-            return false;
-        }
-        catch (ArgumentException)
-        {
-            return true;
-        }
     }
 }

@@ -19,25 +19,18 @@ public sealed class WycheproofX25519Tests
         byte[] shared = new byte[32];
         foreach (WycheproofTest test in Vectors.Tests)
         {
-            byte[] expected = test["shared"];
-            bool zero = !expected.AsSpan().ContainsAnyExcept((byte)0);
-            Array.Fill(shared, (byte)0xA5);
-            bool ok = X25519.TryAgree(test["private"], test["public"], shared);
-            if (zero)
+            bool lowOrder = WycheproofChecks.IsLowOrderCase(test);
+            if (WycheproofChecks.X25519(test, shared) is { } failure)
+            {
+                failures.Add($"tcId {test.TcId} ({test.Result}, {string.Join("/", test.Flags)}): {failure}");
+            }
+            else if (lowOrder)
             {
                 refused++;
-                if (ok || shared.AsSpan().ContainsAnyExcept((byte)0))
-                {
-                    failures.Add($"tcId {test.TcId}: a low-order public key was accepted or the output not zeroed");
-                }
             }
             else
             {
                 agreed++;
-                if (!ok || !shared.AsSpan().SequenceEqual(expected))
-                {
-                    failures.Add($"tcId {test.TcId} ({test.Result}, {string.Join("/", test.Flags)}): wrong or refused shared secret");
-                }
             }
         }
 

@@ -1,0 +1,59 @@
+using Router.Crypto;
+using Router.Crypto.Tests;
+
+// Every Wycheproof vector on every ChaCha20 path this CPU runs (on arm64: Scalar and Vector128, which is NEON), and
+// X25519. Prints one line per file and path and a closing "wycheproof: N passed, N failed"; exits 1 on any failure.
+int passed = 0, failed = 0;
+
+void Report(string what, List<string> failures, int count)
+{
+    Console.WriteLine($"  {(failures.Count == 0 ? "ok  " : "FAIL")}  {what}: {count - failures.Count}/{count}");
+    foreach (string f in failures.Take(10))
+        Console.WriteLine($"        {f}");
+    if (failures.Count == 0) passed++; else failed++;
+}
+
+WycheproofFile chacha = WycheproofFile.Load("chacha20_poly1305_test.json");
+WycheproofFile xchacha = WycheproofFile.Load("xchacha20_poly1305_test.json");
+WycheproofFile x25519 = WycheproofFile.Load("x25519_test.json");
+foreach (ChaCha20Implementation path in Enum.GetValues<ChaCha20Implementation>())
+{
+    if (!ChaCha20.IsSupported(path))
+        continue;
+    var failures = new List<string>();
+    foreach (WycheproofTest test in chacha.Tests)
+    {
+        if (WycheproofChecks.Aead(test, ChaCha20Poly1305.NonceSize,
+                (k, n, p, a, o) => ChaCha20Poly1305.Encrypt(path, k, n, p, a, o),
+                (k, n, c, a, o) => ChaCha20Poly1305.Decrypt(path, k, n, c, a, o)) is { } f)
+            failures.Add($"tcId {test.TcId}: {f}");
+    }
+    Report($"{chacha.Name} on {path}", failures, chacha.Tests.Count);
+    failures = [];
+    foreach (WycheproofTest test in xchacha.Tests)
+    {
+        if (WycheproofChecks.Aead(test, XChaCha20Poly1305.NonceSize,
+                (k, n, p, a, o) => XChaCha20Poly1305.Encrypt(path, k, n, p, a, o),
+                (k, n, c, a, o) => XChaCha20Poly1305.Decrypt(path, k, n, c, a, o)) is { } f)
+            failures.Add($"tcId {test.TcId}: {f}");
+    }
+    Report($"{xchacha.Name} on {path}", failures, xchacha.Tests.Count);
+}
+{
+    var failures = new List<string>();
+    byte[] shared = new byte[32];
+    foreach (WycheproofTest test in x25519.Tests)
+    {
+        if (WycheproofChecks.X25519(test, shared) is { } f)
+            failures.Add($"tcId {test.TcId}: {f}");
+    }
+    Report(x25519.Name, failures, x25519.Tests.Count);
+}
+bool complete = chacha.Tests.Count == chacha.DeclaredCount && xchacha.Tests.Count == xchacha.DeclaredCount && x25519.Tests.Count == x25519.DeclaredCount;
+if (!complete)
+{
+    Console.WriteLine("  FAIL  a file holds fewer vectors than its numberOfTests");
+    failed++;
+}
+Console.WriteLine($"wycheproof: {passed} passed, {failed} failed");
+return failed == 0 ? 0 : 1;
