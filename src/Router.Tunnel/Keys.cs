@@ -1,6 +1,4 @@
-using System.Buffers.Binary;
-using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
+using Router.Crypto;
 
 namespace Router.Tunnel;
 
@@ -10,29 +8,21 @@ namespace Router.Tunnel;
 /// </summary>
 public readonly struct PublicKey : IEquatable<PublicKey>
 {
-    public const int Size = 32;
+    public const int Size = Key32.Size;
 
-    private readonly ulong _a, _b, _c, _d;
+    // The one 32-byte key type of every layer (Router.Crypto.Key32): constant-time equality, a randomized hash.
+    private readonly Key32 _bytes;
 
     public PublicKey(ReadOnlySpan<byte> bytes32)
     {
         if (bytes32.Length != Size)
             throw new ArgumentException("A public key is 32 bytes.", nameof(bytes32));
-        _a = BinaryPrimitives.ReadUInt64LittleEndian(bytes32);
-        _b = BinaryPrimitives.ReadUInt64LittleEndian(bytes32[8..]);
-        _c = BinaryPrimitives.ReadUInt64LittleEndian(bytes32[16..]);
-        _d = BinaryPrimitives.ReadUInt64LittleEndian(bytes32[24..]);
+        _bytes = Key32.From(bytes32);
     }
 
-    public bool IsZero => (_a | _b | _c | _d) == 0;
+    public bool IsZero => _bytes.IsZero;
 
-    public void CopyTo(Span<byte> destination32)
-    {
-        BinaryPrimitives.WriteUInt64LittleEndian(destination32, _a);
-        BinaryPrimitives.WriteUInt64LittleEndian(destination32[8..], _b);
-        BinaryPrimitives.WriteUInt64LittleEndian(destination32[16..], _c);
-        BinaryPrimitives.WriteUInt64LittleEndian(destination32[24..], _d);
-    }
+    public void CopyTo(Span<byte> destination32) => _bytes.AsReadOnlySpan().CopyTo(destination32);
 
     public byte[] ToArray()
     {
@@ -53,11 +43,11 @@ public readonly struct PublicKey : IEquatable<PublicKey>
     /// <summary>The first characters of the base64 form: enough to name a peer in a log line.</summary>
     public override string ToString() => ToBase64()[..8] + "…";
 
-    public bool Equals(PublicKey other) => _a == other._a && _b == other._b && _c == other._c && _d == other._d;
+    public bool Equals(PublicKey other) => _bytes.Equals(other._bytes);
 
     public override bool Equals(object? obj) => obj is PublicKey other && Equals(other);
 
-    public override int GetHashCode() => HashCode.Combine(_a, _b, _c, _d);
+    public override int GetHashCode() => _bytes.GetHashCode();
 
     public static bool operator ==(PublicKey left, PublicKey right) => left.Equals(right);
 
