@@ -31,6 +31,26 @@ internal sealed partial class Netns : IDisposable
     /// <summary>Runs a program inside the namespace.</summary>
     public string Exec(string program, string args) => Sh.Run("ip", $"netns exec {Name} {program} {args}");
 
+    /// <summary>
+    /// Pings ADDRESS once so its neighbour entry exists before a test's burst (nothing waits in, or overflows, the
+    /// ARP/ND queue). Right after "link set up" a veth's carrier and IPv6 may still be coming up, and a lone ping was
+    /// seen to fail: up to five tries of 2 s.
+    /// </summary>
+    public void Resolve(string address)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                Exec("ping", $"-c 1 -W 2 {address}");
+                return;
+            }
+            catch (InvalidOperationException) when (attempt < 5)
+            {
+            }
+        }
+    }
+
     /// <summary>Starts a program inside the namespace without waiting.</summary>
     public Process Start(string program, string args) => Sh.Start("ip", $"netns exec {Name} {program} {args}");
 

@@ -277,8 +277,8 @@ public sealed partial class UdpOffloadTests
             b.Ip($"link set {vb} up");
             a.Ip($"route add 10.95.0.2/32 dev {va} mtu 1300");
             a.Ip($"-6 route add fd95::2/128 dev {va} mtu 1300");
-            a.Exec("ping", "-c 1 -W 2 10.95.0.2");
-            a.Exec("ping", "-c 1 -W 2 fd95::2");
+            a.Resolve("10.95.0.2");
+            a.Resolve("fd95::2");
             return (a, b);
         }
         catch
