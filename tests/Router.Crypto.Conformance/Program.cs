@@ -13,6 +13,17 @@ void Report(string what, List<string> failures, int count)
     if (failures.Count == 0) passed++; else failed++;
 }
 
+void Aead(WycheproofFile file, ChaCha20Implementation path, int nonceSize, WycheproofChecks.Seal seal, WycheproofChecks.Open open)
+{
+    var failures = new List<string>();
+    foreach (WycheproofTest test in file.Tests)
+    {
+        if (WycheproofChecks.Aead(test, nonceSize, seal, open) is { } f)
+            failures.Add($"tcId {test.TcId}: {f}");
+    }
+    Report($"{file.Name} on {path}", failures, file.Tests.Count);
+}
+
 WycheproofFile chacha = WycheproofFile.Load("chacha20_poly1305_test.json");
 WycheproofFile xchacha = WycheproofFile.Load("xchacha20_poly1305_test.json");
 WycheproofFile x25519 = WycheproofFile.Load("x25519_test.json");
@@ -20,24 +31,12 @@ foreach (ChaCha20Implementation path in Enum.GetValues<ChaCha20Implementation>()
 {
     if (!ChaCha20.IsSupported(path))
         continue;
-    var failures = new List<string>();
-    foreach (WycheproofTest test in chacha.Tests)
-    {
-        if (WycheproofChecks.Aead(test, ChaCha20Poly1305.NonceSize,
-                (k, n, p, a, o) => ChaCha20Poly1305.Encrypt(path, k, n, p, a, o),
-                (k, n, c, a, o) => ChaCha20Poly1305.Decrypt(path, k, n, c, a, o)) is { } f)
-            failures.Add($"tcId {test.TcId}: {f}");
-    }
-    Report($"{chacha.Name} on {path}", failures, chacha.Tests.Count);
-    failures = [];
-    foreach (WycheproofTest test in xchacha.Tests)
-    {
-        if (WycheproofChecks.Aead(test, XChaCha20Poly1305.NonceSize,
-                (k, n, p, a, o) => XChaCha20Poly1305.Encrypt(path, k, n, p, a, o),
-                (k, n, c, a, o) => XChaCha20Poly1305.Decrypt(path, k, n, c, a, o)) is { } f)
-            failures.Add($"tcId {test.TcId}: {f}");
-    }
-    Report($"{xchacha.Name} on {path}", failures, xchacha.Tests.Count);
+    Aead(chacha, path, ChaCha20Poly1305.NonceSize,
+        (k, n, p, a, o) => ChaCha20Poly1305.Encrypt(path, k, n, p, a, o),
+        (k, n, c, a, o) => ChaCha20Poly1305.Decrypt(path, k, n, c, a, o));
+    Aead(xchacha, path, XChaCha20Poly1305.NonceSize,
+        (k, n, p, a, o) => XChaCha20Poly1305.Encrypt(path, k, n, p, a, o),
+        (k, n, c, a, o) => XChaCha20Poly1305.Decrypt(path, k, n, c, a, o));
 }
 {
     var failures = new List<string>();
