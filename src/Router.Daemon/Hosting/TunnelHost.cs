@@ -88,6 +88,9 @@ internal sealed class TunnelHost : IDisposable
     /// <summary>ROUTERD_PIPELINE_BATCHES: batches in flight per direction (2 to 64).</summary>
     internal static int PipelineBatches => EnvInt("ROUTERD_PIPELINE_BATCHES", 2, 64, Device.DefaultBatchesInFlight);
 
+    /// <summary>ROUTERD_PEER_LIMIT: most peers per interface (1 to 1,048,576); a set beyond it answers ENOSPC.</summary>
+    internal static int PeerLimit => EnvInt("ROUTERD_PEER_LIMIT", 1, 1 << 20, Device.DefaultPeerLimit);
+
     private static int EnvInt(string name, int min, int max, int fallback) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), out int value) && value >= min && value <= max ? value : fallback;
 
@@ -100,6 +103,7 @@ internal sealed class TunnelHost : IDisposable
             DropWhenPipelineFull = DropWhenPipelineFull,
             PipelineBytes = PipelineBytes,
             BatchesInFlight = PipelineBatches,
+            PeerLimit = PeerLimit,
         };
     }
 

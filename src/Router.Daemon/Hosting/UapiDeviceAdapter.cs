@@ -105,6 +105,11 @@ internal sealed class UapiDeviceAdapter(Device device) : IUapiDevice
             Log.Error($"UAPI set rejected: {e.Message}");
             return UapiErrno.Invalid;
         }
+        catch (PeerLimitException e)
+        {
+            Log.Error($"UAPI set refused: {e.Message}");
+            return UapiErrno.NoSpace;
+        }
         catch (Win32Exception e)
         {
             // The listen port could not be bound (in use, or not permitted): wireguard-go answers EADDRINUSE.

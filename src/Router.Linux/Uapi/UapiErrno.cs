@@ -14,6 +14,8 @@ public static class UapiErrno
     public const int Invalid = -22;
     /// <summary>The listen port (or fwmark) could not be applied to the sockets.</summary>
     public const int PortInUse = -98;
+    /// <summary>The set would exceed the peer limit (ENOSPC; wireguard-go refuses peers beyond MaxPeers).</summary>
+    public const int NoSpace = -28;
     /// <summary>Anything else (wireguard-go uses -55, ENOANO).</summary>
     public const int Unknown = -55;
 }

@@ -8,10 +8,13 @@ namespace Router.Tunnel;
 public sealed partial class Device
 {
     /// <summary>
-    /// Applies one set transaction atomically with respect to the packet path. Everything is validated, and a new
-    /// bind opened if the port or fwmark changes, before anything is applied: on an exception nothing changed.
+    /// Applies one set transaction. Everything is validated, the peer limit checked, and a new bind opened if the
+    /// port or fwmark changes, before anything is applied: on those exceptions nothing changed. Peers are applied
+    /// in slices of at most 5 ms under the packet-path lock, so a large set never stalls established tunnels;
+    /// packets between slices see a partly applied set, as they would between two sets.
     /// </summary>
     /// <exception cref="ArgumentException">A key or prefix is invalid.</exception>
+    /// <exception cref="PeerLimitException">The set would leave more than <see cref="PeerLimit"/> peers.</exception>
     public void Configure(DeviceConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -33,6 +36,10 @@ public sealed partial class Device
             IBind? newBind = null;
             ushort port = config.ListenPort ?? _listenPort;
             uint mark = config.FirewallMark ?? _firewallMark;
+            // Only this thread changes the peer set (it holds _configLock), so the count needs no packet-path lock.
+            int resulting = CountPeersAfter(config);
+            if (resulting > PeerLimit)
+                throw new PeerLimitException(resulting, PeerLimit);
             if ((_bind is null && config.ListenPort is not null) || (_bind is not null && (port != _listenPort || mark != _firewallMark)))
                 newBind = _bindFactory(port, mark); // may throw: nothing applied yet
 
@@ -40,7 +47,6 @@ public sealed partial class Device
             {
                 lock (_lock)
                 {
-                    long now = _clock.Now;
                     _listenPort = port;
                     _firewallMark = mark;
                     if (newBind is not null)
@@ -58,19 +64,10 @@ public sealed partial class Device
                         SetPrivateKey(privateKey);
                         privateKey.Clear();
                     }
-                    if (config.ReplacePeers)
-                    {
-                        foreach (Peer peer in _peers.All)
-                            DestroyPeer(peer);
-                        _peerScratch.Clear();
-                        _peerScratch.AddRange(_peers.All);
-                        foreach (Peer peer in _peerScratch)
-                            _peers.Remove(peer.PublicKey);
-                        _peerScratch.Clear();
-                    }
-                    foreach (PeerConfig peerConfig in config.Peers)
-                        ApplyPeer(peerConfig, now, outbox);
                 }
+                if (config.ReplacePeers)
+                    RemoveAllPeersInSlices();
+                ApplyPeersInSlices(config.Peers, outbox);
             }
             finally
             {
@@ -81,6 +78,90 @@ public sealed partial class Device
             Flush(outbox);
         }
     }
+
+    /// <summary>
+    /// Longest time one configuration step holds the packet-path lock. A set of 100,000 peers applied in one hold
+    /// stalled established tunnels for seconds; in slices, packets wait at most this long (plus one peer's work).
+    /// </summary>
+    private static readonly long SliceTicks = System.Diagnostics.Stopwatch.Frequency * 5 / 1000;
+
+    private void RemoveAllPeersInSlices()
+    {
+        _peerScratch.Clear();
+        _peerScratch.AddRange(_peers.All);
+        int next = 0;
+        while (next < _peerScratch.Count)
+        {
+            lock (_lock)
+            {
+                long end = System.Diagnostics.Stopwatch.GetTimestamp() + SliceTicks;
+                do
+                {
+                    Peer peer = _peerScratch[next++];
+                    DestroyPeer(peer);
+                    _peers.Remove(peer.PublicKey);
+                }
+                while (next < _peerScratch.Count && System.Diagnostics.Stopwatch.GetTimestamp() < end);
+            }
+            if (next < _peerScratch.Count)
+                YieldToPacketPath();
+        }
+        _peerScratch.Clear();
+    }
+
+    private void ApplyPeersInSlices(List<PeerConfig> peers, Outbox outbox)
+    {
+        int next = 0;
+        while (next < peers.Count)
+        {
+            lock (_lock)
+            {
+                long now = _clock.Now;
+                long end = System.Diagnostics.Stopwatch.GetTimestamp() + SliceTicks;
+                do
+                    ApplyPeer(peers[next++], now, outbox);
+                while (next < peers.Count && System.Diagnostics.Stopwatch.GetTimestamp() < end);
+            }
+            if (next < peers.Count)
+            {
+                Flush(outbox);
+                YieldToPacketPath();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Lets the threads waiting for the lock take it between slices: .NET's lock is not fair, so re-taking it at
+    /// once would usually win again and the slices would run back to back.
+    /// </summary>
+    private static void YieldToPacketPath() => Thread.Sleep(1);
+
+    /// <summary>How many peers the device would have after <paramref name="config"/>, applied in order.</summary>
+    private int CountPeersAfter(DeviceConfig config)
+    {
+        int count = config.ReplacePeers ? 0 : _peers.Count;
+        if (config.Peers.Count == 0)
+            return count;
+        PublicKey? ours = _noise.HasIdentity && config.PrivateKey is null ? new PublicKey(_noise.StaticPublic) : null;
+        var present = new Dictionary<PublicKey, bool>();
+        foreach (PeerConfig peer in config.Peers)
+        {
+            if (!present.TryGetValue(peer.PublicKey, out bool exists))
+                exists = !config.ReplacePeers && _peers.Find(peer.PublicKey) is not null;
+            bool after = peer.Remove ? false : exists || (!peer.UpdateOnly && peer.PublicKey != ours);
+            count += (after ? 1 : 0) - (exists ? 1 : 0);
+            present[peer.PublicKey] = after;
+        }
+        return count;
+    }
+
+    /// <summary>
+    /// Most peers this device holds (ROUTERD_PEER_LIMIT in the daemon). Each peer costs about 4 KB, so the default
+    /// (wireguard-go's MaxPeers, 65,536) bounds the peers' memory near 256 MB; a set beyond it is refused whole.
+    /// </summary>
+    public int PeerLimit { get; set; } = DefaultPeerLimit;
+
+    public const int DefaultPeerLimit = 1 << 16;
 
     private readonly List<Peer> _peerScratch = new();
 
