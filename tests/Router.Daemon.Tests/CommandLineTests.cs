@@ -33,6 +33,42 @@ public sealed class CommandLineTests
     [InlineData("bench", nameof(Verb.Bench))]
     public void KnownVerbWinsOverInterfaceName(string word, string verb) => Assert.Equal(verb, Ok(word).Verb.ToString());
 
+    [Theory]
+    [InlineData("shwo", "show")]
+    [InlineData("sho", "show")]
+    [InlineData("Show", "show")]
+    [InlineData("chekc", "check")]
+    [InlineData("aply", "apply")]
+    [InlineData("confrim", "confirm")]
+    [InlineData("genkye", "genkey")]
+    [InlineData("selftets", "selftest")]
+    [InlineData("confrm", "confirm")]
+    [InlineData("rum", "run")]
+    public void AWordOneTypoFromAVerbIsAnErrorWithASuggestion(string word, string verb)
+    {
+        string error = Fails(word);
+        Assert.Contains($"did you mean '{verb}'?", error);
+        Assert.Contains($"routerd -- {word}", error); // the way to name such an interface
+    }
+
+    [Theory]
+    [InlineData("shwo")]
+    [InlineData("rum")]
+    public void DoubleDashStillNamesAnInterfaceLikeATypo(string name)
+    {
+        var c = Ok("--", name);
+        Assert.Equal(Verb.DropIn, c.Verb);
+        Assert.Equal(name, c.Interface);
+    }
+
+    [Theory]
+    [InlineData("wg0")]
+    [InlineData("tun1")]
+    [InlineData("office")]
+    [InlineData("branch")]
+    [InlineData("uplink")]
+    public void InterfaceNamesFarFromEveryVerbStayInterfaces(string name) => Assert.Equal(Verb.DropIn, Ok(name).Verb);
+
     [Fact]
     public void BareWordIsAnInterfaceName()
     {

@@ -90,6 +90,13 @@ internal static class CommandLine
         VerbSpec? spec = Find(word);
         if (spec is null)
         {
+            // A word a typo away from a verb is almost surely that verb: starting a tunnel named "shwo" and
+            // exiting 0 would hide the mistake. Interface names with digits (wg0, tun1) are never taken for typos.
+            if (Suggest(word) is { } verb)
+            {
+                error = $"unknown verb '{word}': did you mean '{verb}'? (to name an interface '{word}': routerd -- {word})";
+                return null;
+            }
             // Any other bare word is an interface name; nothing may follow it.
             if (args.Count - i != 1)
             {
@@ -188,6 +195,23 @@ internal static class CommandLine
 
     private static ParsedCommand Simple(Verb verb, IEnumerable<string> args)
         => new(verb, null, false, args.ToArray(), new Dictionary<string, string>());
+
+    /// <summary>The verb <paramref name="word"/> is one edit from (two for verbs of seven letters or more), if any.</summary>
+    private static string? Suggest(string word)
+    {
+        if (word.Any(char.IsDigit) || word.StartsWith('-'))
+            return null;
+        string lower = word.ToLowerInvariant();
+        string? best = null;
+        int bestDistance = int.MaxValue;
+        foreach (var v in Verbs)
+        {
+            int distance = EditDistance.Between(lower, v.Word);
+            if (distance <= (v.Word.Length >= 7 ? 2 : 1) && distance < bestDistance)
+                (best, bestDistance) = (v.Word, distance);
+        }
+        return best;
+    }
 
     private static VerbSpec? Find(string word)
     {

@@ -60,8 +60,7 @@ internal static class ConfigLoader
         {
             if (problems.Count > 0)
                 return new ConfigLoadResult(null, problems);
-            string detail = e.InnerException is JsonException inner ? inner.Message : e.Message;
-            return Failed($"not valid JSON: {detail}");
+            return Failed($"not valid JSON: {JsonSyntaxError(e.InnerException as JsonException ?? e as JsonException, e.Message)}");
         }
 
         RouterConfig? config = ConfigValidator.Validate(configuration, keyFiles ?? KeyFile.System, problems);
@@ -75,4 +74,21 @@ internal static class ConfigLoader
     }
 
     private static ConfigLoadResult Failed(string message) => new(null, [ConfigProblem.Error("", message)]);
+
+    /// <summary>
+    /// The reader's message with its position as an editor counts (line 1, column 1); the framework appends a
+    /// zero-based "LineNumber: 0 | BytePositionInLine: 32." that reads as wrong to anyone who opens the file.
+    /// </summary>
+    private static string JsonSyntaxError(JsonException? e, string fallback)
+    {
+        if (e is null)
+            return fallback;
+        string message = e.Message;
+        int cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        if (cut >= 0)
+            message = message[..cut];
+        return e.LineNumber is long line && e.BytePositionInLine is long column
+            ? $"line {line + 1}, column {column + 1}: {message}"
+            : message;
+    }
 }
