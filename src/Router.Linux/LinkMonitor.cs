@@ -27,21 +27,21 @@ public sealed unsafe class LinkMonitor : IDisposable
         _handler = handler;
         int fd = Interop.Socket.Create(Interop.Socket.AF_NETLINK, Interop.Socket.SOCK_RAW | Interop.Socket.SOCK_CLOEXEC | Interop.Socket.SOCK_NONBLOCK, NETLINK_ROUTE);
         if (fd < 0)
-            throw new Win32Exception(Marshal.GetLastPInvokeError(), "socket(AF_NETLINK)");
+            throw OsError.Of(Marshal.GetLastPInvokeError(), "socket(AF_NETLINK)");
         _socket = new SafeFd(fd);
         var local = new SockAddrNl { Family = Interop.Socket.AF_NETLINK, Groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR };
         if (Interop.Socket.Bind(fd, &local, (uint)sizeof(SockAddrNl)) != 0)
         {
             int errno = Marshal.GetLastPInvokeError();
             _socket.Dispose();
-            throw new Win32Exception(errno, "bind(rtnetlink groups)");
+            throw OsError.Of(errno, "bind(rtnetlink groups)");
         }
         int wake = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
         if (wake < 0)
         {
             int errno = Marshal.GetLastPInvokeError();
             _socket.Dispose();
-            throw new Win32Exception(errno, "eventfd");
+            throw OsError.Of(errno, "eventfd");
         }
         _wake = new SafeFd(wake);
         _thread = new Thread(Run) { IsBackground = true, Name = "link-monitor" };

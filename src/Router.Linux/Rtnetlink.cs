@@ -27,14 +27,14 @@ public sealed unsafe class Rtnetlink : IDisposable
     {
         int fd = Interop.Socket.Create(Interop.Socket.AF_NETLINK, Interop.Socket.SOCK_RAW | Interop.Socket.SOCK_CLOEXEC, NETLINK_ROUTE);
         if (fd < 0)
-            throw new Win32Exception(Marshal.GetLastPInvokeError(), "socket(AF_NETLINK)");
+            throw OsError.Of(Marshal.GetLastPInvokeError(), "socket(AF_NETLINK)");
         _fd = new SafeFd(fd);
         var local = new SockAddrNl { Family = Interop.Socket.AF_NETLINK };
         if (Interop.Socket.Bind(fd, &local, (uint)sizeof(SockAddrNl)) != 0)
         {
             int errno = Marshal.GetLastPInvokeError();
             _fd.Dispose();
-            throw new Win32Exception(errno, "bind(AF_NETLINK)");
+            throw OsError.Of(errno, "bind(AF_NETLINK)");
         }
     }
 
@@ -43,7 +43,7 @@ public sealed unsafe class Rtnetlink : IDisposable
     {
         uint index = Libc.IfNameToIndex(name);
         if (index == 0)
-            throw new Win32Exception(Marshal.GetLastPInvokeError(), $"no interface named {name}");
+            throw OsError.Of(Marshal.GetLastPInvokeError(), $"no interface named {name}");
         return (int)index;
     }
 
@@ -144,7 +144,7 @@ public sealed unsafe class Rtnetlink : IDisposable
                 }
             }
         }
-        throw new Win32Exception(Errno.ENOENT, "no namespace id could be assigned");
+        throw OsError.Of(Errno.ENOENT, "no namespace id could be assigned");
     }
 
     private static byte[] NulTerminated(string name)
@@ -276,7 +276,7 @@ public sealed unsafe class Rtnetlink : IDisposable
         fixed (byte* request = _request)
         {
             if (Interop.Socket.SendTo(_fd.Fd, request, (nuint)length, 0, &kernel, (uint)sizeof(SockAddrNl)) < 0)
-                throw new Win32Exception(Marshal.GetLastPInvokeError(), "rtnetlink send");
+                throw OsError.Of(Marshal.GetLastPInvokeError(), "rtnetlink send");
         }
         while (true)
         {
@@ -288,7 +288,7 @@ public sealed unsafe class Rtnetlink : IDisposable
                 int errno = Marshal.GetLastPInvokeError();
                 if (errno == Errno.EINTR)
                     continue;
-                throw new Win32Exception(errno, "rtnetlink receive");
+                throw OsError.Of(errno, "rtnetlink receive");
             }
             var span = _reply.AsSpan(0, (int)received);
             while (span.Length >= sizeof(NlMsgHdr))
@@ -303,7 +303,7 @@ public sealed unsafe class Rtnetlink : IDisposable
                     {
                         int error = MemoryMarshal.Read<int>(body);
                         if (error != 0)
-                            throw new Win32Exception(-error, $"rtnetlink request {BinaryPrimitives.ReadUInt16LittleEndian(_request.AsSpan(4))}");
+                            throw OsError.Of(-error, $"rtnetlink request {BinaryPrimitives.ReadUInt16LittleEndian(_request.AsSpan(4))}");
                         return;
                     }
                     if (header.Type != NLMSG_DONE)

@@ -157,7 +157,7 @@ public sealed unsafe class Tun : ITun
 
         int fd = Libc.Open("/dev/net/tun", Libc.O_RDWR | Libc.O_CLOEXEC | Libc.O_NONBLOCK);
         if (fd < 0)
-            throw new Win32Exception(Marshal.GetLastPInvokeError(), "open /dev/net/tun");
+            throw OsError.Of(Marshal.GetLastPInvokeError(), "open /dev/net/tun");
         var handle = new SafeFd(fd);
         try
         {
@@ -165,7 +165,7 @@ public sealed unsafe class Tun : ITun
             var request = new TunIoctl.IfReq { Flags = flags };
             Encoding.UTF8.GetBytes(name, new Span<byte>(request.Name, TunIoctl.IFNAMSIZ - 1));
             if (Libc.Ioctl(fd, TunIoctl.TUNSETIFF, &request) != 0)
-                throw new Win32Exception(Marshal.GetLastPInvokeError(), $"TUNSETIFF {name}");
+                throw OsError.Of(Marshal.GetLastPInvokeError(), $"TUNSETIFF {name}");
             uint offloads = 0;
             if (wantOffload)
             {
@@ -182,7 +182,7 @@ public sealed unsafe class Tun : ITun
             string actual = Encoding.UTF8.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(request.Name));
             int wake = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
             if (wake < 0)
-                throw new Win32Exception(Marshal.GetLastPInvokeError(), "eventfd");
+                throw OsError.Of(Marshal.GetLastPInvokeError(), "eventfd");
             var wakeHandle = new SafeFd(wake);
             try
             {

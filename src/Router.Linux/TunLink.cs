@@ -41,7 +41,7 @@ internal sealed unsafe class TunLink
             string name = CurrentName(tunFd);
             int nsFd = Libc.Ioctl(tunFd, TunIoctl.TUNGETDEVNETNS, null);
             if (nsFd < 0)
-                throw new Win32Exception(Marshal.GetLastPInvokeError(), "TUNGETDEVNETNS");
+                throw OsError.Of(Marshal.GetLastPInvokeError(), "TUNGETDEVNETNS");
             int? nsid;
             try
             {
@@ -79,7 +79,7 @@ internal sealed unsafe class TunLink
     {
         var request = new TunIoctl.IfReq();
         if (Libc.Ioctl(tunFd, TunIoctl.TUNGETIFF, &request) != 0)
-            throw new Win32Exception(Marshal.GetLastPInvokeError(), "TUNGETIFF");
+            throw OsError.Of(Marshal.GetLastPInvokeError(), "TUNGETIFF");
         return Encoding.UTF8.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(request.Name));
     }
 
@@ -89,7 +89,7 @@ internal sealed unsafe class TunLink
         // st_dev and st_ino lead struct stat on every 64-bit Linux ABI; the rest is not read.
         byte* buffer = stackalloc byte[256];
         if (Libc.Stat(path, buffer) != 0)
-            throw new Win32Exception(Marshal.GetLastPInvokeError(), $"stat {path}");
+            throw OsError.Of(Marshal.GetLastPInvokeError(), $"stat {path}");
         return (*(long*)buffer, *(long*)(buffer + 8));
     }
 }

@@ -183,10 +183,10 @@ public sealed unsafe partial class UdpBind : IBind
                 v4 = OpenSocket(AF_INET, ref actual);
                 v6 = OpenSocket(AF_INET6, ref actual);
                 if (v4 is null && v6 is null)
-                    throw new Win32Exception(Errno.EADDRNOTAVAIL, "neither IPv4 nor IPv6 is available");
+                    throw OsError.Of(Errno.EADDRNOTAVAIL, "neither IPv4 nor IPv6 is available");
                 int wake = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
                 if (wake < 0)
-                    throw new Win32Exception(Marshal.GetLastPInvokeError(), "eventfd");
+                    throw OsError.Of(Marshal.GetLastPInvokeError(), "eventfd");
                 return new UdpBind(v4, v6, new SafeFd(wake), actual, batchSize, wantOffload);
             }
             catch (Win32Exception e) when (port == 0 && e.NativeErrorCode == Errno.EADDRINUSE && attempt < 100)
@@ -212,7 +212,7 @@ public sealed unsafe partial class UdpBind : IBind
             int errno = Marshal.GetLastPInvokeError();
             if (errno == 97 /* EAFNOSUPPORT */)
                 return null;
-            throw new Win32Exception(errno, "socket(UDP)");
+            throw OsError.Of(errno, "socket(UDP)");
         }
         var handle = new SafeFd(fd);
         try
@@ -241,7 +241,7 @@ public sealed unsafe partial class UdpBind : IBind
                     handle.Dispose(); // IPv6 disabled in this namespace: carry on with IPv4 alone
                     return null;
                 }
-                throw new Win32Exception(errno, $"bind UDP port {port}");
+                throw OsError.Of(errno, $"bind UDP port {port}");
             }
             if (port == 0)
             {
@@ -269,7 +269,7 @@ public sealed unsafe partial class UdpBind : IBind
     private static void Check(int rc, string what)
     {
         if (rc != 0)
-            throw new Win32Exception(Marshal.GetLastPInvokeError(), what);
+            throw OsError.Of(Marshal.GetLastPInvokeError(), what);
     }
 
     /// <summary>Sets the fwmark on both sockets (0 clears it). Needs CAP_NET_ADMIN.</summary>

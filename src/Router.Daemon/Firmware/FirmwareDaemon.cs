@@ -83,7 +83,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
         {
-            Log.Error($"control/status socket: {e.Message}; 'routerd apply' and 'show' will not reach this daemon");
+            Log.Error($"control/status socket ({FirmwarePaths.ControlSocket}, {FirmwarePaths.StatusSocket}): {e.Message.TrimEnd('.')}; 'routerd apply' and 'show' will not reach this daemon");
         }
         using var tick = new Timer(_ => Tick(), null, TimeSpan.Zero, TickInterval);
         using var watchdogStop = new CancellationTokenSource();
@@ -210,7 +210,10 @@ internal sealed class FirmwareDaemon : IConfigTarget
                 var errors = await ApplyCoreAsync(loaded.Config!, outcome.Diff);
                 foreach (var e in errors)
                     Log.Error(e);
-                Log.Info($"{why}: configuration applied");
+                if (errors.Count == 0)
+                    Log.Info($"{why}: configuration applied");
+                else
+                    Log.Error($"{why}: configuration not fully applied ({errors.Count} error(s) above); {StatusLine()}");
             }
             outcome.Replaced?.Dispose();
             _notify?.Ready(StatusLine());
@@ -397,7 +400,9 @@ internal sealed class FirmwareDaemon : IConfigTarget
         if (_running.Current is null)
             return "waiting for a valid configuration";
         int peers = runners.Sum(r => r.Config.Peers.Count);
-        return $"{runners.Length} interface(s), {peers} peer(s){(_fileValid ? "" : "; the file on disk is invalid, the previous configuration runs")}";
+        int configured = _running.Current.Interfaces.Count;
+        string down = configured > runners.Length ? $" ({configured - runners.Length} of {configured} configured could not be brought up)" : "";
+        return $"{runners.Length} interface(s){down}, {peers} peer(s){(_fileValid ? "" : "; the file on disk is invalid, the previous configuration runs")}";
     }
 
     /// <summary>Every engine tick: LEDs, endpoint re-resolution, the data behind show and metrics.</summary>
