@@ -34,6 +34,8 @@ for lib in "$publish"/*.so; do
 done
 [ -e "$pkg/usr/lib/routerd/libsodium.so" ] || echo "build-deb: warning: no libsodium.so in $publish" >&2
 ln -s ../lib/routerd/routerd "$pkg/usr/sbin/routerd"
+install -D -m 0644 "$root/packaging/man/routerd.8" "$pkg/usr/share/man/man8/routerd.8"
+gzip -9n "$pkg/usr/share/man/man8/routerd.8"
 [ -f "$root/docs/FIRMWARE.md" ] && install -m 0644 "$root/docs/FIRMWARE.md" "$pkg/usr/share/doc/routerd/FIRMWARE.md"
 cat > "$pkg/usr/share/doc/routerd/copyright" <<'EOF'
 routerd: see the Router source repository for its licence.

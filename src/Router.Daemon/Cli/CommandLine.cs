@@ -251,7 +251,18 @@ internal static class CommandLine
         foreach (var v in Verbs)
             sb.Append("  ").Append(v.Usage.PadRight(36)).Append(' ').AppendLine(v.Help);
         sb.AppendLine()
-          .AppendLine("environment: WG_PROCESS_FOREGROUND=1 (as -f), LOG_LEVEL=verbose|error|silent");
+          .AppendLine("environment (docs/RUNNING.md has defaults and ranges):")
+          .AppendLine("  WG_PROCESS_FOREGROUND=1              as -f")
+          .AppendLine("  LOG_LEVEL=verbose|info|error|silent  how much goes to stderr (default info)")
+          .AppendLine("  ROUTERD_CONFIG=PATH                  configuration when --config is not given (/etc/router/router.json)")
+          .AppendLine("  ROUTERD_CONTROL_SOCKET=PATH          apply/confirm socket (/run/router/control.sock)")
+          .AppendLine("  ROUTERD_STATUS_SOCKET=PATH           show socket (/run/router/status.sock)")
+          .AppendLine("  ROUTERD_SEED=PATH|none               seed configuration to import on first start")
+          .AppendLine("  ROUTERD_PROBE_TIMEOUT=SECONDS        how long peers get to answer after an apply (20)")
+          .AppendLine("  ROUTERD_PEER_LIMIT=N                 most peers per interface (65536)")
+          .AppendLine("  ROUTERD_UDP_OFFLOAD=0, ROUTERD_TUN_OFFLOAD=0   turn the kernel offloads off")
+          .AppendLine("  ROUTERD_PIPELINE_DROP=0|1, ROUTERD_PIPELINE_BYTES=N, ROUTERD_PIPELINE_BATCHES=N   engine pipeline tuning")
+          .AppendLine("  ROUTERD_MEMORY_LOG=SECONDS           a heap summary line on stderr every SECONDS");
         return sb.ToString();
     }
 }
