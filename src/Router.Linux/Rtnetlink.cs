@@ -38,6 +38,9 @@ public sealed unsafe class Rtnetlink : IDisposable
         }
     }
 
+    /// <summary>Whether an interface of this name exists in the calling thread's network namespace.</summary>
+    public static bool Exists(string name) => Libc.IfNameToIndex(name) != 0;
+
     /// <summary>The interface index for a name in the calling thread's namespace (throws when there is none).</summary>
     public static int IndexOf(string name)
     {

@@ -26,6 +26,10 @@ internal static class ShowCommand
         var (peers, drops) = FromDaemon(FirmwarePaths.StatusSocket);
         if (peers is not null && only is not null && !peers.Any(p => p.Interface == only))
             peers = null; // not the firmware daemon's interface (a drop-in or wireguard-go one): ask its UAPI socket
+        bool fromDaemon = peers is not null;
+        // The UAPI directory is shared by every network namespace: a socket whose interface is not in this one
+        // belongs to another namespace, and listing its peers as if they were here would mislead.
+        var elsewhere = new List<string>();
         if (peers is null)
         {
             var names = Names(FirmwarePaths.Config(command.Option("config")));
@@ -37,6 +41,11 @@ internal static class ShowCommand
                     string name = Path.GetFileNameWithoutExtension(socket);
                     if (only is not null && name != only)
                         continue;
+                    if (!Router.Linux.Rtnetlink.Exists(name))
+                    {
+                        elsewhere.Add(name);
+                        continue;
+                    }
                     if (FromUapi(socket, name, names, now) is { } found)
                     {
                         peers.AddRange(found);
@@ -49,11 +58,25 @@ internal static class ShowCommand
         if (only is not null)
         {
             peers = peers.Where(p => p.Interface == only).ToList();
+            if (elsewhere.Contains(only))
+            {
+                error.WriteLine($"routerd: {only} is not in this network namespace (its UAPI socket is served from another one: run show there, e.g. ip netns exec NS routerd show {only})");
+                return 1;
+            }
             if (peers.Count == 0 && !File.Exists(Path.Combine(UapiServer.DefaultDirectory, only + ".sock")))
             {
                 error.WriteLine($"routerd: no interface named {only}");
                 return 1;
             }
+        }
+        else if (!fromDaemon && peers.Count == 0)
+        {
+            error.WriteLine($"routerd: no WireGuard interface in this network namespace, and no firmware daemon at {FirmwarePaths.StatusSocket}" +
+                (elsewhere.Count > 0 ? $" ({elsewhere.Count} UAPI socket(s) in {UapiServer.DefaultDirectory} belong to other namespaces: {string.Join(", ", elsewhere)})" : ""));
+        }
+        else if (elsewhere.Count > 0 && !json)
+        {
+            error.WriteLine($"({elsewhere.Count} UAPI socket(s) in {UapiServer.DefaultDirectory} belong to interfaces in other network namespaces, not shown: {string.Join(", ", elsewhere)})");
         }
         if (json)
         {

@@ -37,7 +37,7 @@ public sealed partial class DropCountTests
         // `routerd show` reads them from the drop-in's UAPI socket (routerd's own get=drops), away from any firmware daemon.
         var env = new Dictionary<string, string> { ["ROUTERD_STATUS_SOCKET"] = lab.File("", "no-status") + ".absent" };
         long shown = 0;
-        Assert.True(Wait.Until(() => (shown = ShownDrops(env, ifname)) >= kernelDrops, 10_000), $"routerd show {ifname}: UdpReceive {shown}, the kernel dropped {kernelDrops}");
+        Assert.True(Wait.Until(() => (shown = ShownDrops(env, ifname, ns)) >= kernelDrops, 10_000), $"routerd show {ifname}: UdpReceive {shown}, the kernel dropped {kernelDrops}");
         Assert.Equal(kernelDrops, shown);
         Procs.Signal(routerd.Id, "TERM");
         Assert.True(routerd.WaitForExit(15_000), "routerd did not stop on SIGTERM");
@@ -125,9 +125,13 @@ public sealed partial class DropCountTests
         }
     }
 
-    private static long ShownDrops(Dictionary<string, string> env, string? ifname = null)
+    /// <summary>UdpReceive as `routerd show --json` reports it: from the firmware daemon, or (drop-in) run inside the interface's namespace.</summary>
+    private static long ShownDrops(Dictionary<string, string> env, string? ifname = null, Netns? ns = null)
     {
-        var show = Bounded.Run(Implementations.Routerd, ifname is null ? ["show", "--json"] : ["show", ifname, "--json"], 30_000, env);
+        string[] args = ifname is null ? ["show", "--json"] : ["show", ifname, "--json"];
+        var show = ns is null
+            ? Bounded.Run(Implementations.Routerd, args, 30_000, env)
+            : Bounded.Run("ip", new[] { "netns", "exec", ns.Name, Implementations.Routerd }.Concat(args), 30_000, env);
         using var doc = JsonDocument.Parse(show.Stdout);
         var iface = doc.RootElement.GetProperty("interfaces")[0];
         return iface.TryGetProperty("dropped", out var d) && d.TryGetProperty("UdpReceive", out var n) ? n.GetInt64() : 0;
