@@ -57,6 +57,10 @@ internal static unsafe partial class SodiumChecks
         return failures;
     }
 
+    private delegate void SealOn(ChaCha20Implementation path, ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ad, Span<byte> box);
+
+    private delegate bool OpenOn(ChaCha20Implementation path, ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> box, ReadOnlySpan<byte> ad, Span<byte> plaintext);
+
     /// <summary>
     /// ChaCha20-Poly1305 and XChaCha20-Poly1305 on <paramref name="path"/>: Router's box must equal libsodium's,
     /// libsodium must open it, and Router must open libsodium's, for random keys, nonces and associated data.
@@ -65,51 +69,40 @@ internal static unsafe partial class SodiumChecks
     {
         var failures = new List<string>();
         var random = new Random(seed);
-        byte[] key = new byte[32], nonce = new byte[12], xnonce = new byte[24], ad = new byte[48];
-        byte[] plaintext = new byte[MaxLength], ours = new byte[MaxLength + 16], theirs = new byte[MaxLength + 16], opened = new byte[MaxLength];
-        for (int length = 0; length <= MaxLength; length++)
+        Check("ChaCha20-Poly1305", AeadAlgorithm.ChaCha20Poly1305, ChaCha20Poly1305.Encrypt, ChaCha20Poly1305.Decrypt);
+        Check("XChaCha20-Poly1305", AeadAlgorithm.XChaCha20Poly1305, XChaCha20Poly1305.Encrypt, XChaCha20Poly1305.Decrypt);
+        return failures;
+
+        void Check(string name, AeadAlgorithm sodium, SealOn seal, OpenOn open)
         {
-            random.NextBytes(key);
-            random.NextBytes(nonce);
-            random.NextBytes(xnonce);
-            random.NextBytes(plaintext);
-            int adLength = random.Next(0, 4) == 0 ? 0 : random.Next(0, ad.Length + 1);
-            random.NextBytes(ad);
-            ReadOnlySpan<byte> p = plaintext.AsSpan(0, length), a = ad.AsSpan(0, adLength);
-            Span<byte> mine = ours.AsSpan(0, length + 16), reference = theirs.AsSpan(0, length + 16), back = opened.AsSpan(0, length);
-
-            ChaCha20Poly1305.Encrypt(path, key, nonce, p, a, mine);
-            using (var sodiumKey = Key.Import(AeadAlgorithm.ChaCha20Poly1305, key, KeyBlobFormat.RawSymmetricKey))
+            byte[] key = new byte[32], nonce = new byte[sodium.NonceSize], ad = new byte[48];
+            byte[] plaintext = new byte[MaxLength], ours = new byte[MaxLength + 16], theirs = new byte[MaxLength + 16], opened = new byte[MaxLength];
+            for (int length = 0; length <= MaxLength; length++)
             {
-                AeadAlgorithm.ChaCha20Poly1305.Encrypt(sodiumKey, nonce, a, p, reference);
-                if (!reference.SequenceEqual(mine) || !AeadAlgorithm.ChaCha20Poly1305.Decrypt(sodiumKey, nonce, a, mine, back))
+                random.NextBytes(key);
+                random.NextBytes(nonce);
+                random.NextBytes(plaintext);
+                int adLength = random.Next(0, 4) == 0 ? 0 : random.Next(0, ad.Length + 1);
+                random.NextBytes(ad);
+                ReadOnlySpan<byte> p = plaintext.AsSpan(0, length), a = ad.AsSpan(0, adLength);
+                Span<byte> mine = ours.AsSpan(0, length + 16), reference = theirs.AsSpan(0, length + 16), back = opened.AsSpan(0, length);
+
+                seal(path, key, nonce, p, a, mine);
+                using (var sodiumKey = Key.Import(sodium, key, KeyBlobFormat.RawSymmetricKey))
                 {
-                    failures.Add($"ChaCha20-Poly1305 length {length}, AD {adLength}: libsodium differs");
+                    sodium.Encrypt(sodiumKey, nonce, a, p, reference);
+                    if (!reference.SequenceEqual(mine) || !sodium.Decrypt(sodiumKey, nonce, a, mine, back))
+                    {
+                        failures.Add($"{name} length {length}, AD {adLength}: libsodium differs");
+                    }
                 }
-            }
 
-            if (!ChaCha20Poly1305.Decrypt(path, key, nonce, reference, a, back) || !back.SequenceEqual(p))
-            {
-                failures.Add($"ChaCha20-Poly1305 length {length}, AD {adLength}: libsodium's box did not open");
-            }
-
-            XChaCha20Poly1305.Encrypt(path, key, xnonce, p, a, mine);
-            using (var sodiumKey = Key.Import(AeadAlgorithm.XChaCha20Poly1305, key, KeyBlobFormat.RawSymmetricKey))
-            {
-                AeadAlgorithm.XChaCha20Poly1305.Encrypt(sodiumKey, xnonce, a, p, reference);
-                if (!reference.SequenceEqual(mine) || !AeadAlgorithm.XChaCha20Poly1305.Decrypt(sodiumKey, xnonce, a, mine, back))
+                if (!open(path, key, nonce, reference, a, back) || !back.SequenceEqual(p))
                 {
-                    failures.Add($"XChaCha20-Poly1305 length {length}, AD {adLength}: libsodium differs");
+                    failures.Add($"{name} length {length}, AD {adLength}: libsodium's box did not open");
                 }
-            }
-
-            if (!XChaCha20Poly1305.Decrypt(path, key, xnonce, reference, a, back) || !back.SequenceEqual(p))
-            {
-                failures.Add($"XChaCha20-Poly1305 length {length}, AD {adLength}: libsodium's box did not open");
             }
         }
-
-        return failures;
     }
 
     [LibraryImport("libsodium")]
