@@ -90,10 +90,9 @@ internal static class Poly1305Vector128
         Vector128<ulong> n0, Vector128<ulong> n1, Vector128<ulong> n2, Vector128<ulong> n3, Vector128<ulong> n4,
         in Powers high, in Powers low, Vector128<ulong> mask)
     {
-        Vector128<ulong> d0 = Vector128<ulong>.Zero, d1 = Vector128<ulong>.Zero, d2 = Vector128<ulong>.Zero;
-        Vector128<ulong> d3 = Vector128<ulong>.Zero, d4 = Vector128<ulong>.Zero;
-        Accumulate(ref d0, ref d1, ref d2, ref d3, ref d4, Operand(n0), Operand(n1), Operand(n2), Operand(n3), Operand(n4), low);
-        Accumulate(ref d0, ref d1, ref d2, ref d3, ref d4, Operand(a0), Operand(a1), Operand(a2), Operand(a3), Operand(a4), high);
+        Vector128<ulong> d0 = default, d1 = default, d2 = default, d3 = default, d4 = default;
+        Accumulate(ref d0, ref d1, ref d2, ref d3, ref d4, Operand(n0), Operand(n1), Operand(n2), Operand(n3), Operand(n4), low, start: true);
+        Accumulate(ref d0, ref d1, ref d2, ref d3, ref d4, Operand(a0), Operand(a1), Operand(a2), Operand(a3), Operand(a4), high, start: false);
 
         d1 += d0 >>> 26;
         a0 = d0 & mask;
@@ -110,18 +109,26 @@ internal static class Poly1305Vector128
         a0 &= mask;
     }
 
-    /// <summary>d += x * p, schoolbook over five limbs; limb products at 2^130 and above come back times 5 (s = 5 p).</summary>
+    /// <summary>
+    /// d += x * p, schoolbook over five limbs; limb products at 2^130 and above come back times 5 (s = 5 p). With
+    /// <paramref name="start"/> d begins at the first product instead (UMULL rather than zeroing and UMLAL).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Accumulate(
         ref Vector128<ulong> d0, ref Vector128<ulong> d1, ref Vector128<ulong> d2, ref Vector128<ulong> d3, ref Vector128<ulong> d4,
-        Vector128<uint> x0, Vector128<uint> x1, Vector128<uint> x2, Vector128<uint> x3, Vector128<uint> x4, in Powers p)
+        Vector128<uint> x0, Vector128<uint> x1, Vector128<uint> x2, Vector128<uint> x3, Vector128<uint> x4, in Powers p, bool start)
     {
-        d0 = MulAdd(MulAdd(MulAdd(MulAdd(MulAdd(d0, x0, p.P0), x1, p.S4), x2, p.S3), x3, p.S2), x4, p.S1);
-        d1 = MulAdd(MulAdd(MulAdd(MulAdd(MulAdd(d1, x0, p.P1), x1, p.P0), x2, p.S4), x3, p.S3), x4, p.S2);
-        d2 = MulAdd(MulAdd(MulAdd(MulAdd(MulAdd(d2, x0, p.P2), x1, p.P1), x2, p.P0), x3, p.S4), x4, p.S3);
-        d3 = MulAdd(MulAdd(MulAdd(MulAdd(MulAdd(d3, x0, p.P3), x1, p.P2), x2, p.P1), x3, p.P0), x4, p.S4);
-        d4 = MulAdd(MulAdd(MulAdd(MulAdd(MulAdd(d4, x0, p.P4), x1, p.P3), x2, p.P2), x3, p.P1), x4, p.P0);
+        d0 = MulAdd(MulAdd(MulAdd(MulAdd(First(d0, x0, p.P0, start), x1, p.S4), x2, p.S3), x3, p.S2), x4, p.S1);
+        d1 = MulAdd(MulAdd(MulAdd(MulAdd(First(d1, x0, p.P1, start), x1, p.P0), x2, p.S4), x3, p.S3), x4, p.S2);
+        d2 = MulAdd(MulAdd(MulAdd(MulAdd(First(d2, x0, p.P2, start), x1, p.P1), x2, p.P0), x3, p.S4), x4, p.S3);
+        d3 = MulAdd(MulAdd(MulAdd(MulAdd(First(d3, x0, p.P3, start), x1, p.P2), x2, p.P1), x3, p.P0), x4, p.S4);
+        d4 = MulAdd(MulAdd(MulAdd(MulAdd(First(d4, x0, p.P4, start), x1, p.P3), x2, p.P2), x3, p.P1), x4, p.P0);
     }
+
+    /// <summary>The first product of a row: <paramref name="acc"/> + x * y, or x * y alone when starting.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<ulong> First(Vector128<ulong> acc, Vector128<uint> x, Vector128<uint> y, bool start) =>
+        start ? Mul(x, y) : MulAdd(acc, x, y);
 
     /// <summary>
     /// A limb vector (two 64-bit lanes, values below 2^32) as a multiply operand: NEON's UMULL reads 32-bit lanes 0 and 1,
@@ -130,6 +137,11 @@ internal static class Poly1305Vector128
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<uint> Operand(Vector128<ulong> limbs) =>
         AdvSimd.Arm64.IsSupported ? AdvSimd.ExtractNarrowingLower(limbs).ToVector128Unsafe() : limbs.AsUInt32();
+
+    /// <summary>x * y on the 32-bit operands of each 64-bit lane (UMULL on NEON, PMULUDQ on SSE2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<ulong> Mul(Vector128<uint> x, Vector128<uint> y) =>
+        AdvSimd.Arm64.IsSupported ? AdvSimd.MultiplyWideningLower(x.GetLower(), y.GetLower()) : Sse2.Multiply(x, y);
 
     /// <summary>acc + x * y on the 32-bit operands of each 64-bit lane (UMLAL on NEON, PMULUDQ + PADDQ on SSE2).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
