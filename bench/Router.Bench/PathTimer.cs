@@ -25,7 +25,15 @@ internal static class PathTimer
             }
         }
 
-        Time(output, "Poly1305", size, duration, () => Poly1305.Compute(key, input, tag));
+        Time(output, $"Poly1305 {ChaCha20Poly1305.Poly1305ImplementationName} (selected)", size, duration, () => Poly1305.Compute(key, input, tag));
+        foreach (ChaCha20Implementation path in Enum.GetValues<ChaCha20Implementation>())
+        {
+            if (ChaCha20.IsSupported(path))
+            {
+                Time(output, $"Poly1305 {Poly1305.NameOf(path)}", size, duration, () => Poly1305.Compute(key, input, tag, Poly1305.DefaultVectorThreshold, path));
+            }
+        }
+
         foreach (ChaCha20Implementation path in Enum.GetValues<ChaCha20Implementation>())
         {
             if (ChaCha20.IsSupported(path))

@@ -26,6 +26,9 @@ public static class ChaCha20Poly1305
     /// <summary>The ChaCha20 path this process uses: "Vector512", "Vector256", "Vector128 (AdvSimd)", "Vector128 (SSE)" or "Scalar".</summary>
     public static string ImplementationName => ChaCha20.NameOf(ChaCha20.Selected);
 
+    /// <summary>The Poly1305 code this process runs on long inputs: "AVX-512 8-way 2^26", "AVX2 4-way 2^26", "NEON 4-way 2^26", "SSE2 4-way 2^26" or "scalar 64-bit".</summary>
+    public static string Poly1305ImplementationName => Poly1305.NameOf(ChaCha20.Selected);
+
     /// <summary>Encrypts <paramref name="plaintext"/> into <paramref name="ciphertextAndTag"/> (plaintext.Length + 16 bytes).</summary>
     public static void Encrypt(ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> associatedData, Span<byte> ciphertextAndTag) =>
         Encrypt(ChaCha20.Selected, key, nonce, plaintext, associatedData, ciphertextAndTag);
@@ -99,7 +102,7 @@ public static class ChaCha20Poly1305
         ChaCha20.Block(state, polyKey);
         state[12] = 1;
         ChaCha20.Xor(implementation, state, plaintext, ciphertext);
-        ComputeTag(polyKey, associatedData, ciphertext, tag);
+        ComputeTag(implementation, polyKey, associatedData, ciphertext, tag);
         CryptographicOperations.ZeroMemory(polyKey);
     }
 
@@ -109,7 +112,7 @@ public static class ChaCha20Poly1305
         Span<byte> polyKey = stackalloc byte[ChaCha20.BlockSize];
         Span<byte> expected = stackalloc byte[TagSize];
         ChaCha20.Block(state, polyKey);
-        ComputeTag(polyKey, associatedData, ciphertext, expected);
+        ComputeTag(implementation, polyKey, associatedData, ciphertext, expected);
         CryptographicOperations.ZeroMemory(polyKey);
 
         bool ok = ConstantTime.Equals(expected, tag);
@@ -125,9 +128,10 @@ public static class ChaCha20Poly1305
         return true;
     }
 
-    private static void ComputeTag(ReadOnlySpan<byte> polyKey, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> ciphertext, Span<byte> tag)
+    /// <summary>The MAC on the Poly1305 width matching the ChaCha20 path (NEON with NEON, scalar with scalar).</summary>
+    private static void ComputeTag(ChaCha20Implementation implementation, ReadOnlySpan<byte> polyKey, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> ciphertext, Span<byte> tag)
     {
-        var mac = new Poly1305(polyKey[..Poly1305.KeySize]);
+        var mac = new Poly1305(polyKey[..Poly1305.KeySize], Poly1305.DefaultVectorThreshold, implementation);
         mac.UpdatePadded(associatedData);
         mac.UpdatePadded(ciphertext);
         mac.UpdateWords((ulong)associatedData.Length, (ulong)ciphertext.Length);

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
 namespace Router.Crypto;
@@ -27,29 +27,38 @@ internal struct Poly1305
 
     private ulong _pad0, _pad1;
     private int _vectorThreshold;
-    private bool _allowVector512;
+    private ChaCha20Implementation _widest;
 
     /// <summary>Starts a MAC with the 32-byte one-time key r || s.</summary>
     public Poly1305(ReadOnlySpan<byte> key)
-        : this(key, DefaultVectorThreshold, Vector512.IsHardwareAccelerated)
+        : this(key, DefaultVectorThreshold, ChaCha20.Selected)
     {
     }
 
     /// <summary>
-    /// Starts a MAC that switches to the 4-way AVX2 code for runs of at least <paramref name="vectorThreshold"/> blocks
-    /// and to the 8-way AVX-512 code (when allowed) from twice that (int.MaxValue: scalar only).
-    /// Tests use this to check each path against the others.
+    /// Starts a MAC that switches to the 4-way vector code (AVX2, else NEON or SSE2) for runs of at least
+    /// <paramref name="vectorThreshold"/> blocks and to the 8-way AVX-512 code from twice that (int.MaxValue: scalar
+    /// only), using no path wider than <paramref name="widest"/>. The AEAD passes its ChaCha20 path here, so forcing a
+    /// path (tests, benchmarks) forces the matching Poly1305 width; the default is the process's selected path.
     /// </summary>
-    internal Poly1305(ReadOnlySpan<byte> key, int vectorThreshold, bool allowVector512)
+    internal Poly1305(ReadOnlySpan<byte> key, int vectorThreshold, ChaCha20Implementation widest)
     {
         _vectorThreshold = Math.Max(vectorThreshold, 4);
-        _allowVector512 = allowVector512;
+        _widest = widest;
         _r0 = BinaryPrimitives.ReadUInt64LittleEndian(key) & 0x0FFFFFFC0FFFFFFFUL;
         _r1 = BinaryPrimitives.ReadUInt64LittleEndian(key[8..]) & 0x0FFFFFFC0FFFFFFCUL;
         _s1 = _r1 + (_r1 >> 2);
         _pad0 = BinaryPrimitives.ReadUInt64LittleEndian(key[16..]);
         _pad1 = BinaryPrimitives.ReadUInt64LittleEndian(key[24..]);
     }
+
+    /// <summary>The code long runs of blocks take when the widest allowed path is <paramref name="widest"/>.</summary>
+    internal static string NameOf(ChaCha20Implementation widest) =>
+        widest >= ChaCha20Implementation.Vector512 && Avx512F.IsSupported ? "AVX-512 8-way 2^26"
+        : widest >= ChaCha20Implementation.Vector256 && Avx2.IsSupported ? "AVX2 4-way 2^26"
+        : widest >= ChaCha20Implementation.Vector128 && AdvSimd.Arm64.IsSupported ? "NEON 4-way 2^26"
+        : widest >= ChaCha20Implementation.Vector128 && Poly1305Vector128.IsSupported ? "SSE2 4-way 2^26"
+        : "scalar 64-bit";
 
     /// <summary>
     /// Absorbs <paramref name="data"/> as full 16-byte blocks, zero-padding a final partial block to 16 bytes.
@@ -79,12 +88,12 @@ internal struct Poly1305
     /// after its data instead of the 2^128 bit. Used by the known-answer tests of the bare primitive.
     /// </summary>
     public static void Compute(ReadOnlySpan<byte> key, ReadOnlySpan<byte> message, Span<byte> tag) =>
-        Compute(key, message, tag, DefaultVectorThreshold, Vector512.IsHardwareAccelerated);
+        Compute(key, message, tag, DefaultVectorThreshold, ChaCha20.Selected);
 
     /// <summary><see cref="Compute(ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{byte})"/> with a chosen vector threshold.</summary>
-    internal static void Compute(ReadOnlySpan<byte> key, ReadOnlySpan<byte> message, Span<byte> tag, int vectorThreshold, bool allowVector512)
+    internal static void Compute(ReadOnlySpan<byte> key, ReadOnlySpan<byte> message, Span<byte> tag, int vectorThreshold, ChaCha20Implementation widest)
     {
-        var mac = new Poly1305(key, vectorThreshold, allowVector512);
+        var mac = new Poly1305(key, vectorThreshold, widest);
         int full = message.Length & ~(BlockSize - 1);
         if (full > 0)
         {
@@ -142,17 +151,27 @@ internal struct Poly1305
         ulong h0 = _h0, h1 = _h1, h2 = _h2;
         int i = 0;
 
-        if (Avx512F.IsSupported && _allowVector512 && count >= 2 * _vectorThreshold && padBit == 1)
+        // count / 2, not 2 * threshold: the latter wraps negative for int.MaxValue ("scalar only").
+        if (padBit == 1 && count >= _vectorThreshold)
         {
-            int groups = count / 8;
-            Poly1305Vector512.Blocks(ref h0, ref h1, ref h2, r0, r1, ref data, groups);
-            i = groups * 8;
-        }
-        else if (Avx2.IsSupported && count >= _vectorThreshold && padBit == 1)
-        {
-            int groups = count / 4;
-            Poly1305Vector256.Blocks(ref h0, ref h1, ref h2, r0, r1, ref data, groups);
-            i = groups * 4;
+            if (_widest >= ChaCha20Implementation.Vector512 && Avx512F.IsSupported && count / 2 >= _vectorThreshold)
+            {
+                int groups = count / 8;
+                Poly1305Vector512.Blocks(ref h0, ref h1, ref h2, r0, r1, ref data, groups);
+                i = groups * 8;
+            }
+            else if (_widest >= ChaCha20Implementation.Vector256 && Avx2.IsSupported)
+            {
+                int groups = count / 4;
+                Poly1305Vector256.Blocks(ref h0, ref h1, ref h2, r0, r1, ref data, groups);
+                i = groups * 4;
+            }
+            else if (_widest >= ChaCha20Implementation.Vector128 && Poly1305Vector128.IsSupported)
+            {
+                int groups = count / 4;
+                Poly1305Vector128.Blocks(ref h0, ref h1, ref h2, r0, r1, ref data, groups);
+                i = groups * 4;
+            }
         }
 
         for (; i < count; i++)

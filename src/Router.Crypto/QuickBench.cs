@@ -14,7 +14,7 @@ public static class QuickBench
     public static void Run(TextWriter output, TimeSpan perPrimitive)
     {
         ArgumentNullException.ThrowIfNull(output);
-        output.WriteLine($"ChaCha20 path: {ChaCha20Poly1305.ImplementationName}; {Environment.ProcessorCount} CPUs; {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}");
+        output.WriteLine($"ChaCha20 path: {ChaCha20Poly1305.ImplementationName}; Poly1305 path: {ChaCha20Poly1305.Poly1305ImplementationName}; {Environment.ProcessorCount} CPUs; {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}");
 
         byte[] key = new byte[32];
         byte[] buffer = new byte[65536 + 16];

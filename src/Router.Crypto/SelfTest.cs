@@ -17,7 +17,7 @@ public static class SelfTest
         bool ok = true;
         ok &= Check(output, "BLAKE2s", "scalar", Blake2sKnownAnswers);
         ok &= Check(output, "HMAC-BLAKE2s / KDF", "scalar", KdfKnownAnswer);
-        ok &= Check(output, "Poly1305", "scalar 64-bit", Poly1305KnownAnswer);
+        ok &= Check(output, "Poly1305", ChaCha20Poly1305.Poly1305ImplementationName, Poly1305KnownAnswer);
         ok &= Check(output, "ChaCha20-Poly1305", path, ChaCha20Poly1305KnownAnswers);
         ok &= Check(output, "XChaCha20-Poly1305", path, XChaCha20Poly1305KnownAnswer);
         ok &= Check(output, "X25519", "libsodium (NSec)", X25519KnownAnswer);
@@ -87,8 +87,32 @@ public static class SelfTest
             Convert.FromHexString("0100000000000000000000000000000000000000000000000000000000000000"),
             Convert.FromHexString("fffffffffffffffffffffffffffffffffbfefefefefefefefefefefefefefefe01010101010101010101010101010101"),
             tag);
-        return ok & Matches(tag, "00000000000000000000000000000000");
+        ok &= Matches(tag, "00000000000000000000000000000000");
+
+        // RFC 8439 A.3 #3: 375 bytes, 23 full blocks, so the selected vector path runs (5 groups of 4, then scalar).
+        Poly1305.Compute(Convert.FromHexString("36e5f6b5c5e06070f0efca96227a863e00000000000000000000000000000000"), IetfSubmission, tag);
+        ok &= Matches(tag, "f3477e7cd95417af89a6b8794c310cf0");
+
+        // Every group and tail boundary of the vector paths, against the scalar code, with the 2^26 limbs at their bounds.
+        byte[] key = Sequence(32, 0xF0);
+        byte[] ones = new byte[1100];
+        Array.Fill(ones, (byte)0xFF);
+        Span<byte> scalar = stackalloc byte[16];
+        foreach (int length in (ReadOnlySpan<int>)[127, 128, 129, 255, 256, 1023, 1100])
+        {
+            Poly1305.Compute(key, ones.AsSpan(0, length), tag);
+            Poly1305.Compute(key, ones.AsSpan(0, length), scalar, int.MaxValue, ChaCha20Implementation.Scalar);
+            ok &= tag.SequenceEqual(scalar);
+        }
+
+        return ok;
     }
+
+    private static readonly byte[] IetfSubmission =
+        ("Any submission to the IETF intended by the Contributor for publication as all or part of an IETF Internet-Draft or RFC and "u8 +
+        "any statement made within the context of an IETF activity is considered an \"IETF Contribution\". Such statements include "u8 +
+        "oral statements in IETF sessions, as well as written and electronic communications made at any time or place, which are addressed to"u8)
+        .ToArray();
 
     private static readonly byte[] Sunscreen =
         "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it."u8.ToArray();

@@ -43,13 +43,14 @@ public sealed class Poly1305Tests
         Poly1305.Compute(Hex.Bytes(key), Hex.Bytes(message), actual);
         Assert.Equal(tag, Hex.Of(actual));
 
-        // Scalar only, and the 4-way and 8-way vector code from the first full group on (when the CPU has them).
-        Poly1305.Compute(Hex.Bytes(key), Hex.Bytes(message), actual, int.MaxValue, false);
+        // Scalar only, and every vector path from the first full group on (those the CPU has; the others fall back).
+        Poly1305.Compute(Hex.Bytes(key), Hex.Bytes(message), actual, int.MaxValue, ChaCha20Implementation.Vector512);
         Assert.Equal(tag, Hex.Of(actual));
-        Poly1305.Compute(Hex.Bytes(key), Hex.Bytes(message), actual, 4, false);
-        Assert.Equal(tag, Hex.Of(actual));
-        Poly1305.Compute(Hex.Bytes(key), Hex.Bytes(message), actual, 4, true);
-        Assert.Equal(tag, Hex.Of(actual));
+        foreach (ChaCha20Implementation widest in Enum.GetValues<ChaCha20Implementation>())
+        {
+            Poly1305.Compute(Hex.Bytes(key), Hex.Bytes(message), actual, 4, widest);
+            Assert.True(tag == Hex.Of(actual), $"{Poly1305.NameOf(widest)}: {Hex.Of(actual)}");
+        }
     }
 
     [Fact]
@@ -80,11 +81,12 @@ public sealed class Poly1305Tests
                 }
             }
 
-            Poly1305.Compute(key, data.AsSpan(0, length), scalar, int.MaxValue, false);
-            Poly1305.Compute(key, data.AsSpan(0, length), vector, 4, false);
-            Assert.True(scalar.SequenceEqual(vector), $"4-way, length {length}, kind {kind}");
-            Poly1305.Compute(key, data.AsSpan(0, length), vector, 4, true);
-            Assert.True(scalar.SequenceEqual(vector), $"8-way, length {length}, kind {kind}");
+            Poly1305.Compute(key, data.AsSpan(0, length), scalar, int.MaxValue, ChaCha20Implementation.Scalar);
+            foreach (ChaCha20Implementation widest in (ReadOnlySpan<ChaCha20Implementation>)[ChaCha20Implementation.Vector128, ChaCha20Implementation.Vector256, ChaCha20Implementation.Vector512])
+            {
+                Poly1305.Compute(key, data.AsSpan(0, length), vector, 4, widest);
+                Assert.True(scalar.SequenceEqual(vector), $"{Poly1305.NameOf(widest)}, length {length}, kind {kind}");
+            }
         }
     }
 }

@@ -14,6 +14,7 @@ public sealed class SelfTestTests
         }
 
         Assert.Contains(ChaCha20Poly1305.ImplementationName, text);
+        Assert.Contains($"{"Poly1305",-20} {ChaCha20Poly1305.Poly1305ImplementationName}", text);
         Assert.DoesNotContain("FAIL", text);
     }
 
