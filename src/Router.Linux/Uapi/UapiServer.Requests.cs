@@ -10,10 +10,15 @@ public sealed partial class UapiServer
 
     private async Task ServeAsync(UapiConnection connection)
     {
-        (UapiLineReader reader, UapiWriter writer) = TakeBuffers();
-        reader.Attach(connection);
+        UapiLineReader? reader = null;
+        UapiWriter? writer = null;
         try
         {
+            // A zero-byte receive waits for the first bytes (or EOF) before 80 KiB of buffers are taken: a stalled
+            // client costs its socket and nothing more.
+            await connection.Socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+            (reader, writer) = TakeBuffers();
+            reader.Attach(connection);
             while (!_closed && connection.Enter(UapiConnection.Waiting))
             {
                 UapiLineResult read = await reader.ReadLineAsync();

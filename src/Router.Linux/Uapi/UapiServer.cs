@@ -254,15 +254,15 @@ public sealed partial class UapiServer : IDisposable
         (Warn ?? Log)?.Invoke(message);
     }
 
-    private void Release(UapiConnection connection, UapiLineReader reader, UapiWriter writer)
+    private void Release(UapiConnection connection, UapiLineReader? reader, UapiWriter? writer)
     {
-        writer.Clear();
-        reader.WipeAll();
+        writer?.Clear();
+        reader?.WipeAll();
         connection.Close();
         lock (_connectionsLock)
         {
             _connections.Remove(connection);
-            if (_spare.Count < MaxSpare && writer.Capacity <= MaxSpareWriterCapacity)
+            if (reader is not null && writer is not null && _spare.Count < MaxSpare && writer.Capacity <= MaxSpareWriterCapacity)
                 _spare.Push((reader, writer));
         }
     }
