@@ -138,6 +138,30 @@ public sealed class UapiServerLimitTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void A_reply_nobody_reads_is_dropped_after_the_idle_timeout_and_holds_up_no_one()
+    {
+        using UapiServer server = Start(8, 1);
+        // One peer with 40,000 allowed IPs: a get reply of ~1 MB, more than the socket buffers hold.
+        var set = new StringBuilder("set=1\npublic_key=").Append(Convert.ToHexStringLower(new byte[32].Select((_, i) => (byte)(i + 1)).ToArray())).Append('\n');
+        for (int i = 0; i < 40_000; i++)
+            set.Append($"allowed_ip=10.{i >> 8}.{i & 255}.0/24\n");
+        using (Socket s = Connect(server))
+        {
+            s.Send(Encoding.ASCII.GetBytes(set.Append('\n').ToString()));
+            byte[] reply = new byte[64];
+            Assert.Equal("errno=0\n\n", Encoding.ASCII.GetString(reply, 0, s.Receive(reply)));
+        }
+
+        Socket deaf = Connect(server);
+        deaf.Send("get=1\n\n"u8); // and never reads the reply
+        var watch = Stopwatch.StartNew();
+        using Socket other = Connect(server);
+        Assert.EndsWith("errno=0\n\n", Get(other)); // the device is not held by the stalled reply
+        Assert.True(Wait.Until(() => server.TimedOutConnections >= 1, 10_000), "a reply nobody reads kept its connection");
+        output.WriteLine($"a reply nobody read was dropped after {watch.ElapsedMilliseconds} ms (idle timeout 1 s)");
+    }
+
+    [Fact]
     public void Beyond_the_limit_idle_connections_make_room_and_busy_ones_refuse_newcomers()
     {
         using UapiServer server = Start(4, 30);
