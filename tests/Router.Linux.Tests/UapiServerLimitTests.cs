@@ -24,8 +24,11 @@ public sealed class UapiServerLimitTests(ITestOutputHelper output) : IDisposable
         Directory.Delete(_temp, recursive: true);
     }
 
-    private UapiServer Start(int maxConnections, double idleSeconds) =>
-        new(_name, _device, _temp, new UapiLimits(maxConnections, TimeSpan.FromSeconds(idleSeconds))) { Log = m => output.WriteLine(m) };
+    private UapiServer Start(int maxConnections, double idleSeconds, double phaseSeconds = 60) =>
+        new(_name, _device, _temp, new UapiLimits(maxConnections, TimeSpan.FromSeconds(idleSeconds), TimeSpan.FromSeconds(phaseSeconds)))
+        {
+            Log = m => output.WriteLine(m),
+        };
 
     private Socket Connect(UapiServer server)
     {
@@ -159,6 +162,34 @@ public sealed class UapiServerLimitTests(ITestOutputHelper output) : IDisposable
         Assert.EndsWith("errno=0\n\n", Get(other)); // the device is not held by the stalled reply
         Assert.True(Wait.Until(() => server.TimedOutConnections >= 1, 10_000), "a reply nobody reads kept its connection");
         output.WriteLine($"a reply nobody read was dropped after {watch.ElapsedMilliseconds} ms (idle timeout 1 s)");
+    }
+
+    [Fact]
+    public void A_request_that_trickles_in_is_dropped_after_the_phase_timeout()
+    {
+        using UapiServer server = Start(8, 1, phaseSeconds: 2);
+        Socket slow = Connect(server);
+        slow.Send("set=1\n"u8);
+        var watch = Stopwatch.StartNew();
+        bool closed = false;
+        for (int i = 0; i < 40 && !closed; i++)
+        {
+            try
+            {
+                slow.Send("listen_port=1\n"u8); // progress every 250 ms: never idle
+            }
+            catch (SocketException)
+            {
+                closed = true;
+                break;
+            }
+            Thread.Sleep(250);
+            closed = server.TimedOutConnections == 1;
+        }
+        output.WriteLine($"a trickling request was dropped after {watch.ElapsedMilliseconds} ms (phase timeout 2 s, idle 1 s)");
+        Assert.True(closed, "a request that never ends kept its connection for 10 s");
+        Assert.InRange(watch.ElapsedMilliseconds, 1_500, 9_000);
+        Assert.Equal(0, _device.SetCalls);
     }
 
     [Fact]

@@ -21,6 +21,7 @@ internal sealed class UapiConnection(Socket socket)
 
     private int _state = Waiting;
     private long _lastProgress = Environment.TickCount64;
+    private long _stateSince = Environment.TickCount64;
 
     public Socket Socket { get; } = socket;
 
@@ -28,6 +29,9 @@ internal sealed class UapiConnection(Socket socket)
 
     /// <summary>Milliseconds since bytes last moved (or the state last changed).</summary>
     public long IdleMilliseconds(long now) => now - Volatile.Read(ref _lastProgress);
+
+    /// <summary>Milliseconds since the connection entered its current state.</summary>
+    public long MillisecondsInState(long now) => now - Volatile.Read(ref _stateSince);
 
     public void Progress() => Volatile.Write(ref _lastProgress, Environment.TickCount64);
 
@@ -42,6 +46,7 @@ internal sealed class UapiConnection(Socket socket)
                 return false;
         }
         while (Interlocked.CompareExchange(ref _state, next, current) != current);
+        Volatile.Write(ref _stateSince, Environment.TickCount64);
         Progress();
         return true;
     }

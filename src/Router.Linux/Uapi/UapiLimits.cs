@@ -8,8 +8,13 @@ namespace Router.Linux.Uapi;
 /// connection, or is closed at once when every connection is busy.</param>
 /// <param name="IdleTimeout">A connection that makes no progress this long (no request, a request cut off midway,
 /// a reply nobody reads) is closed. Time spent waiting for the device is not idle time.</param>
-public readonly record struct UapiLimits(int MaxConnections, TimeSpan IdleTimeout)
+/// <param name="PhaseTimeout">Reading one request, or sending one reply, must end within this, however steadily the
+/// bytes trickle: a client sending a byte every few seconds cannot hold a connection forever.</param>
+public readonly record struct UapiLimits(int MaxConnections, TimeSpan IdleTimeout, TimeSpan PhaseTimeout)
 {
-    /// <summary>64 connections, 10 s: far beyond what wg and wg-quick need, and ~5 MiB of buffers at most.</summary>
-    public static UapiLimits Default => new(64, TimeSpan.FromSeconds(10));
+    /// <summary>
+    /// 64 connections, 10 s idle, 60 s per request or reply: far beyond what wg and wg-quick need (a 130,000-line
+    /// setconf is read in well under a second), and ~5 MiB of buffers at most.
+    /// </summary>
+    public static UapiLimits Default => new(64, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(60));
 }

@@ -76,7 +76,7 @@ public sealed partial class UapiServer : IDisposable
             throw new PlatformNotSupportedException("The UAPI socket is a Linux feature here.");
         _device = device;
         _limits = limits ?? UapiLimits.Default;
-        if (_limits.MaxConnections < 1 || _limits.IdleTimeout <= TimeSpan.Zero)
+        if (_limits.MaxConnections < 1 || _limits.IdleTimeout <= TimeSpan.Zero || _limits.PhaseTimeout <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(limits));
         Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
             | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
@@ -223,13 +223,18 @@ public sealed partial class UapiServer : IDisposable
     private void Sweep()
     {
         long now = Environment.TickCount64;
-        long limit = (long)_limits.IdleTimeout.TotalMilliseconds;
+        long idle = (long)_limits.IdleTimeout.TotalMilliseconds;
+        long phase = (long)_limits.PhaseTimeout.TotalMilliseconds;
         lock (_connectionsLock)
         {
             foreach (UapiConnection c in _connections)
             {
                 int state = c.State;
-                if (state != UapiConnection.Working && c.IdleMilliseconds(now) >= limit && c.TryCloseFrom(state))
+                if (state == UapiConnection.Working)
+                    continue;
+                bool stalled = c.IdleMilliseconds(now) >= idle
+                    || (state is UapiConnection.Reading or UapiConnection.Writing && c.MillisecondsInState(now) >= phase);
+                if (stalled && c.TryCloseFrom(state))
                     _timedOut++; // its serving task removes it
             }
         }
