@@ -189,6 +189,20 @@ public sealed class UapiServerTests(ITestOutputHelper output) : IDisposable
         return reply.ToString();
     }
 
+    /// <summary>Sends what it can (the server may hang up midway) and returns everything read until EOF.</summary>
+    private static string SendIgnoringReset(Socket socket, string request)
+    {
+        try
+        {
+            socket.Send(Encoding.UTF8.GetBytes(request));
+        }
+        catch (SocketException)
+        {
+            // EPIPE/ECONNRESET: the server stopped reading, its reply is still queued for us
+        }
+        return UapiServerLimitTests.ReadToEnd(socket);
+    }
+
     private Socket Connect(UapiServer server)
     {
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = 5000 };
@@ -281,15 +295,8 @@ public sealed class UapiServerTests(ITestOutputHelper output) : IDisposable
         // A line longer than any UAPI line, a request cut off by EOF, binary garbage: each only ends its connection.
         using (Socket s = Connect(server))
         {
-            try
-            {
-                s.Send(Encoding.UTF8.GetBytes("set=1\nallowed_ip=" + new string('1', 100_000) + "\n\n"));
-                Assert.Equal(0, s.Receive(new byte[16]));
-            }
-            catch (SocketException)
-            {
-                // reset by peer is as good as a hang-up
-            }
+            // wireguard-go's scanner answers EIO to a line it cannot hold; so does the server, then it hangs up.
+            Assert.Equal("errno=-5\n\n", SendIgnoringReset(s, "set=1\nallowed_ip=" + new string('1', 100_000) + "\n\n"));
         }
         using (Socket s = Connect(server))
         {

@@ -7,7 +7,7 @@ namespace Router.Daemon.Apply;
 
 /// <summary>
 /// The local socket 'routerd apply' and 'routerd confirm' talk to (a unix stream socket, mode 0600: root only).
-/// One request per connection. Request: a line "apply SECONDS" (0 = no confirm window) followed by the JSON until the
+/// One request per connection, a few connections at once (see <see cref="AcceptLoop"/>). Request: a line "apply SECONDS" (0 = no confirm window) followed by the JSON until the
 /// client shuts down its side, or the line "confirm". Response: lines for the user, each prefixed "1 " (for stdout) or
 /// "2 " (for stderr: the problems found), then "exit N" as the last line.
 /// </summary>
@@ -15,7 +15,9 @@ internal sealed class ControlSocket : IAsyncDisposable
 {
     public const string DefaultPath = "/run/router/control.sock";
 
-    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(30);
+    // The client ('routerd apply') has read its whole file before it connects: its request takes milliseconds to
+    // send, so a client that has not finished in 10 s is stalled and is dropped.
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(10);
 
     private readonly Socket _listener;
     private readonly string _path;
@@ -44,7 +46,7 @@ internal sealed class ControlSocket : IAsyncDisposable
     }
 
     // A client that goes away mid-apply (an SSH session cut) changes nothing: the transaction, not the client, finishes the job.
-    private Task AcceptLoopAsync() => AcceptLoop.RunAsync(_listener, _stop.Token, ServeAsync);
+    private Task AcceptLoopAsync() => AcceptLoop.RunAsync(_listener, _stop.Token, ServeAsync, "control socket");
 
     private async Task ServeAsync(Socket client)
     {

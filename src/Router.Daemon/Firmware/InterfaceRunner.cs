@@ -125,7 +125,7 @@ internal sealed class InterfaceRunner : IDisposable
                     r._lost = true;
                 Log.Error($"{config.Name}: engine fault: {e.Message}");
             };
-            return (tun, device, new UapiServer(tun.Name, new UapiDeviceAdapter(device)) { Log = Log.Verbose });
+            return (tun, device, new UapiServer(tun.Name, new UapiDeviceAdapter(device)) { Log = Log.Verbose, Warn = Log.Info });
         }
         catch
         {

@@ -1,26 +1,30 @@
 using System.Net.Sockets;
+using Router.Daemon.Hosting;
 
 namespace Router.Daemon.Firmware;
 
 /// <summary>
 /// A unix stream socket (mode 0600) that answers every connection with the JSON of 'routerd show --json' and closes:
-/// names and states come from the daemon, which knows the configuration and the LED model.
+/// names and states come from the daemon, which knows the configuration and the LED model. A few clients are served
+/// at once (<see cref="AcceptLoop"/>); one that does not read its answer within 2 s is dropped.
 /// </summary>
 internal sealed class StatusSocket : IDisposable
 {
+    private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(2);
+
     private readonly Socket _listener;
     private readonly string _path;
+    // Called by several clients at once: it must read only immutable snapshots (it does: the daemon swaps them whole).
     private readonly Func<byte[]> _status;
-    private readonly Thread _thread;
-    private volatile bool _stopping;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
 
     private StatusSocket(Socket listener, string path, Func<byte[]> status)
     {
         _listener = listener;
         _path = path;
         _status = status;
-        _thread = new Thread(Loop) { IsBackground = true, Name = "routerd status" };
-        _thread.Start();
+        _loop = Task.Run(() => AcceptLoop.RunAsync(_listener, _stop.Token, ServeAsync, "status socket"));
     }
 
     public static StatusSocket Start(string path, Func<byte[]> status)
@@ -35,37 +39,25 @@ internal sealed class StatusSocket : IDisposable
         return new StatusSocket(socket, path, status);
     }
 
-    private void Loop()
+    private async Task ServeAsync(Socket client)
     {
-        while (!_stopping)
-        {
-            try
-            {
-                using Socket client = _listener.Accept();
-                client.SendTimeout = 2000;
-                client.Send(_status());
-                client.Shutdown(SocketShutdown.Both);
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                if (_stopping)
-                    return;
-            }
-        }
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        timeout.CancelAfter(SendTimeout);
+        await client.SendAsync(_status(), SocketFlags.None, timeout.Token);
+        client.Shutdown(SocketShutdown.Both);
     }
 
     public void Dispose()
     {
-        _stopping = true;
+        _stop.Cancel();
+        _listener.Dispose(); // fails the pending accept
         try
         {
-            _listener.Shutdown(SocketShutdown.Both);
+            _loop.Wait(TimeSpan.FromSeconds(2));
         }
-        catch (SocketException)
+        catch (AggregateException)
         {
         }
-        _listener.Dispose();
-        _thread.Join(2000);
         try
         {
             File.Delete(_path);
@@ -73,5 +65,6 @@ internal sealed class StatusSocket : IDisposable
         catch (IOException)
         {
         }
+        _stop.Dispose();
     }
 }

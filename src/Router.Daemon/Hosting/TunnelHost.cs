@@ -46,7 +46,7 @@ internal sealed class TunnelHost : IDisposable
             // 1500-byte path); at the kernel's TUN default of 1500 every full-size packet would fragment outside.
             tun.SetMtu(Config.InterfaceConfig.DefaultMtu);
             device = NewDevice(tun, timestamps: null);
-            uapi = new UapiServer(tun.Name, new UapiDeviceAdapter(device) { Changed = changed }) { Log = Log.Verbose };
+            uapi = new UapiServer(tun.Name, new UapiDeviceAdapter(device) { Changed = changed }) { Log = Log.Verbose, Warn = Log.Info };
             host = new TunnelHost(tun.Name, tun, device, uapi);
             device.Faulted += e => host.RequestStop($"engine fault: {e.Message}");
             // wireguard-go creates the link down and wg-quick sets it up after configuring: until then no handshake.

@@ -63,7 +63,7 @@ internal sealed class MetricsServer : IAsyncDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         timeout.CancelAfter(ClientTimeout);
         await ServeAsync(client, timeout.Token);
-    });
+    }, "metrics");
 
     private async Task ServeAsync(Socket client, CancellationToken cancel)
     {

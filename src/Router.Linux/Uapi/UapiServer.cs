@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using System.Security.Cryptography;
 
 namespace Router.Linux.Uapi;
 
@@ -12,26 +11,40 @@ namespace Router.Linux.Uapi;
 /// Like wireguard-go's ipc/uapi_unix.go: the directory is created 0755, the socket is 0700, and a socket file that
 /// refuses connections (a dead daemon's) is replaced, while a live one makes the constructor throw. The path is a
 /// file path, so it is shared by every network namespace: two daemons in two namespaces need two interface names.
+/// Unlike wireguard-go, a client cannot make the daemon grow: connections are served with asynchronous I/O (no thread
+/// per connection), at most <see cref="UapiLimits.MaxConnections"/> at once, and one that makes no progress for
+/// <see cref="UapiLimits.IdleTimeout"/> is closed (see <see cref="UapiLimits"/>).
 /// </remarks>
-public sealed class UapiServer : IDisposable
+public sealed partial class UapiServer : IDisposable
 {
     public const string DefaultDirectory = "/var/run/wireguard";
 
-    // wg sends one line per allowed IP; anything longer than this is not a UAPI line.
-    private const int MaxLine = 4096;
-
     private readonly IUapiDevice _device;
+    private readonly UapiLimits _limits;
     private readonly Socket _listener;
-    private readonly Thread _acceptThread;
-    private readonly Lock _deviceLock = new();
+    private readonly Task _acceptLoop;
+    private readonly Timer _sweeper;
+    // One request at a time reaches the device; waiting for it holds no thread.
+    private readonly SemaphoreSlim _deviceGate = new(1, 1);
     private readonly Lock _connectionsLock = new();
-    private readonly HashSet<Socket> _connections = [];
+    // Open connections (guarded by _connectionsLock), never more than _limits.MaxConnections.
+    private readonly HashSet<UapiConnection> _connections = [];
     // Buffers of finished connections, for the next ones (guarded by _connectionsLock). wg(8) opens a connection per
     // command, and a fresh 64 KiB reader and 16 KiB writer each time made a `wg show` cost ~160 KiB of garbage.
-    private readonly Stack<(LineReader Reader, UapiWriter Writer)> _spare = new();
+    private readonly Stack<(UapiLineReader Reader, UapiWriter Writer)> _spare = new();
     private const int MaxSpare = 2;
+    // A writer grown by a huge `get` is not kept: its memory goes back when its client leaves.
+    private const int MaxSpareWriterCapacity = 256 * 1024;
     private readonly (long Device, long Inode) _identity;
     private volatile bool _closed;
+
+    // Counters (guarded by _connectionsLock) and what the last rate-limited summary said.
+    private long _refused;
+    private long _evicted;
+    private long _timedOut;
+    private (long Refused, long Evicted, long TimedOut) _summarized;
+    private long _lastSummary = long.MinValue / 2;
+    private const long SummaryIntervalMs = 10_000;
 
     /// <summary>The socket file.</summary>
     public string SocketPath { get; }
@@ -39,21 +52,41 @@ public sealed class UapiServer : IDisposable
     /// <summary>Called with a short message for each failed request (never a secret); null = quiet.</summary>
     public Action<string>? Log { get; init; }
 
-    /// <summary>Binds and listens at once (so wg can connect when this returns), then serves on background threads.</summary>
-    public UapiServer(string interfaceName, IUapiDevice device, string directory = DefaultDirectory)
+    /// <summary>Called at most every 10 s with a summary of refused and timed-out connections; null = <see cref="Log"/>.</summary>
+    public Action<string>? Warn { get; init; }
+
+    /// <summary>Connections closed at once because <see cref="UapiLimits.MaxConnections"/> were open and busy.</summary>
+    public long RefusedConnections { get { lock (_connectionsLock) return _refused; } }
+
+    /// <summary>Idle connections closed to make room for a newcomer.</summary>
+    public long EvictedConnections { get { lock (_connectionsLock) return _evicted; } }
+
+    /// <summary>Connections closed after <see cref="UapiLimits.IdleTimeout"/> without progress.</summary>
+    public long TimedOutConnections { get { lock (_connectionsLock) return _timedOut; } }
+
+    /// <summary>Connections open now.</summary>
+    public int OpenConnections { get { lock (_connectionsLock) return _connections.Count; } }
+
+    /// <summary>Binds and listens at once (so wg can connect when this returns), then serves asynchronously.</summary>
+    public UapiServer(string interfaceName, IUapiDevice device, string directory = DefaultDirectory, UapiLimits? limits = null)
     {
         if (string.IsNullOrEmpty(interfaceName) || interfaceName.Contains('/') || interfaceName.Length >= 16)
             throw new ArgumentException("Not an interface name.", nameof(interfaceName));
         if (!OperatingSystem.IsLinux())
             throw new PlatformNotSupportedException("The UAPI socket is a Linux feature here.");
         _device = device;
+        _limits = limits ?? UapiLimits.Default;
+        if (_limits.MaxConnections < 1 || _limits.IdleTimeout <= TimeSpan.Zero || _limits.PhaseTimeout <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(limits));
         Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
             | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         SocketPath = Path.Combine(directory, interfaceName + ".sock");
         _listener = Listen(SocketPath);
         _identity = Identity(SocketPath);
-        _acceptThread = new Thread(AcceptLoop) { IsBackground = true, Name = $"uapi-{interfaceName}" };
-        _acceptThread.Start();
+        // A quarter of the timeout between sweeps: a connection is closed between 1 and 1.25 timeouts after it stalled.
+        TimeSpan period = TimeSpan.FromMilliseconds(Math.Clamp(_limits.IdleTimeout.TotalMilliseconds / 4, 50, 1000));
+        _sweeper = new Timer(static s => ((UapiServer)s!).Sweep(), this, period, period);
+        _acceptLoop = AcceptLoopAsync();
     }
 
     /// <summary>
@@ -117,172 +150,136 @@ public sealed class UapiServer : IDisposable
         return (*(long*)buffer, *(long*)(buffer + 8));
     }
 
-    private void AcceptLoop()
+    private async Task AcceptLoopAsync()
     {
+        await Task.Yield(); // the constructor returns at once; the loop runs on the pool
         while (!_closed)
         {
             Socket connection;
             try
             {
-                connection = _listener.Accept();
+                connection = await _listener.AcceptAsync();
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
                 if (_closed)
                     return;
-                Thread.Sleep(10); // e.g. EMFILE: do not spin
+                await Task.Delay(10); // e.g. EMFILE: do not spin
                 continue;
             }
-            lock (_connectionsLock)
-            {
-                if (_closed)
-                {
-                    connection.Dispose();
-                    return;
-                }
-                _connections.Add(connection);
-            }
-            new Thread(() => Serve(connection)) { IsBackground = true, Name = "uapi-connection" }.Start();
+            Admit(connection);
         }
     }
 
-    private void Serve(Socket connection)
+    /// <summary>
+    /// Takes a new connection in if there is room, else in place of the connection that has waited longest for a
+    /// request (a stalled client must not lock wg out), else closes it at once. Never throws.
+    /// </summary>
+    private void Admit(Socket socket)
     {
-        (LineReader reader, UapiWriter writer) = TakeBuffers();
-        reader.Attach(connection);
-        try
+        var connection = new UapiConnection(socket);
+        UapiConnection? evicted = null;
+        bool admitted = true;
+        lock (_connectionsLock)
         {
-            while (!_closed && reader.TryReadLine(out ReadOnlySpan<byte> operation))
+            if (_closed)
             {
-                bool keepOpen;
-                if (operation.SequenceEqual("get=1"u8))
-                    keepOpen = HandleGet(reader, writer);
-                else if (operation.SequenceEqual("get=drops"u8))
-                    keepOpen = HandleGet(reader, writer, drops: true);
-                else if (operation.SequenceEqual("set=1"u8))
-                    keepOpen = HandleSet(reader, writer);
+                admitted = false;
+            }
+            else if (_connections.Count >= _limits.MaxConnections)
+            {
+                long now = Environment.TickCount64;
+                foreach (UapiConnection c in _connections)
+                    if (c.State == UapiConnection.Waiting && (evicted is null || c.IdleMilliseconds(now) > evicted.IdleMilliseconds(now)))
+                        evicted = c;
+                if (evicted is not null && evicted.TryCloseFrom(UapiConnection.Waiting))
+                {
+                    _connections.Remove(evicted);
+                    _evicted++;
+                }
                 else
                 {
-                    // wireguard-go just hangs up; an errno first tells a human with socat what went wrong.
-                    Log?.Invoke("UAPI: unknown operation");
-                    Reply(writer, UapiErrno.Invalid);
-                    keepOpen = false;
+                    admitted = false;
+                    _refused++;
                 }
-                connection.Send(writer.Written);
-                writer.Clear();
-                reader.Wipe();
-                if (!keepOpen)
-                    break;
             }
+            if (admitted)
+                _connections.Add(connection);
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
+        if (!admitted)
         {
-            // The client went away.
+            socket.Dispose();
+            Summarize();
+            return;
         }
-        finally
+        if (evicted is not null)
+            Summarize();
+        // Served on the pool, not inline: the accept loop must go on accepting while a request is read or applied.
+        ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Server.ServeAsync(state.Connection),
+            (Server: this, Connection: connection), preferLocal: false);
+    }
+
+    /// <summary>Closes connections that made no progress for the idle timeout (the timer's callback).</summary>
+    private void Sweep()
+    {
+        long now = Environment.TickCount64;
+        long idle = (long)_limits.IdleTimeout.TotalMilliseconds;
+        long phase = (long)_limits.PhaseTimeout.TotalMilliseconds;
+        lock (_connectionsLock)
         {
-            writer.Clear();
-            reader.WipeAll();
-            lock (_connectionsLock)
+            foreach (UapiConnection c in _connections)
             {
-                _connections.Remove(connection);
-                if (_spare.Count < MaxSpare)
-                    _spare.Push((reader, writer));
+                int state = c.State;
+                if (state == UapiConnection.Working)
+                    continue;
+                bool stalled = c.IdleMilliseconds(now) >= idle
+                    || (state is UapiConnection.Reading or UapiConnection.Writing && c.MillisecondsInState(now) >= phase);
+                if (stalled && c.TryCloseFrom(state))
+                    _timedOut++; // its serving task removes it
             }
-            connection.Dispose();
+        }
+        Summarize(); // also the tail of a burst that ended inside the last interval
+    }
+
+    /// <summary>Logs what was refused or dropped since the last summary, at most once every 10 s.</summary>
+    private void Summarize()
+    {
+        string? message = null;
+        lock (_connectionsLock)
+        {
+            long now = Environment.TickCount64;
+            (long refused, long evicted, long timedOut) = (_refused - _summarized.Refused, _evicted - _summarized.Evicted, _timedOut - _summarized.TimedOut);
+            if (now - _lastSummary < SummaryIntervalMs || refused + evicted + timedOut == 0)
+                return;
+            _lastSummary = now;
+            _summarized = (_refused, _evicted, _timedOut);
+            message = $"UAPI: {refused} connection(s) refused with {_limits.MaxConnections} busy, {evicted} idle one(s) " +
+                $"closed for newer ones, {timedOut} closed after {_limits.IdleTimeout.TotalSeconds:0.#} s without progress";
+        }
+        (Warn ?? Log)?.Invoke(message);
+    }
+
+    private void Release(UapiConnection connection, UapiLineReader? reader, UapiWriter? writer)
+    {
+        writer?.Clear();
+        reader?.WipeAll();
+        connection.Close();
+        lock (_connectionsLock)
+        {
+            _connections.Remove(connection);
+            if (reader is not null && writer is not null && _spare.Count < MaxSpare && writer.Capacity <= MaxSpareWriterCapacity)
+                _spare.Push((reader, writer));
         }
     }
 
-    private (LineReader Reader, UapiWriter Writer) TakeBuffers()
+    private (UapiLineReader Reader, UapiWriter Writer) TakeBuffers()
     {
         lock (_connectionsLock)
         {
-            if (_spare.TryPop(out (LineReader, UapiWriter) spare))
+            if (_spare.TryPop(out (UapiLineReader, UapiWriter) spare))
                 return spare;
         }
-        return (new LineReader(), new UapiWriter());
-    }
-
-    private bool HandleGet(LineReader reader, UapiWriter writer, bool drops = false)
-    {
-        // get=1 is followed by exactly one blank line.
-        if (!reader.TryReadLine(out ReadOnlySpan<byte> blank))
-            throw new IOException("EOF inside a get request");
-        if (!blank.IsEmpty)
-        {
-            Log?.Invoke("UAPI: trailing data after a get");
-            Reply(writer, UapiErrno.Invalid);
-            return false;
-        }
-        int errno = UapiErrno.Ok;
-        lock (_deviceLock)
-        {
-            try
-            {
-                if (drops)
-                    _device.GetDrops(writer);
-                else
-                    _device.Get(writer);
-            }
-            catch (Exception e)
-            {
-                Log?.Invoke($"UAPI: get failed: {e.Message}");
-                writer.Clear();
-                errno = UapiErrno.IO;
-            }
-        }
-        Reply(writer, errno);
-        return true;
-    }
-
-    private bool HandleSet(LineReader reader, UapiWriter writer)
-    {
-        var parser = new UapiParser();
-        while (true)
-        {
-            if (!reader.TryReadLine(out ReadOnlySpan<byte> line))
-            {
-                // EOF before the blank line: an incomplete request is not applied.
-                parser.Abandon();
-                throw new IOException("EOF inside a set request");
-            }
-            if (line.IsEmpty)
-                break;
-            parser.ParseLine(line);
-        }
-        int errno = parser.Error;
-        if (errno != 0)
-        {
-            parser.Abandon();
-            Log?.Invoke($"UAPI: set rejected ({errno}): {parser.ErrorMessage}");
-        }
-        else
-        {
-            using UapiSetRequest request = parser.Finish();
-            lock (_deviceLock)
-            {
-                try
-                {
-                    errno = _device.Set(request);
-                }
-                catch (Exception e)
-                {
-                    Log?.Invoke($"UAPI: set failed: {e.Message}");
-                    errno = UapiErrno.Unknown;
-                }
-            }
-        }
-        Reply(writer, errno);
-        return true;
-    }
-
-    private static void Reply(UapiWriter writer, int errno)
-    {
-        writer.WriteRaw("errno="u8);
-        Span<byte> digits = stackalloc byte[12];
-        System.Buffers.Text.Utf8Formatter.TryFormat(errno, digits, out int length);
-        writer.WriteRaw(digits[..length]);
-        writer.WriteRaw("\n\n"u8);
+        return (new UapiLineReader(), new UapiWriter());
     }
 
     public void Dispose()
@@ -291,73 +288,16 @@ public sealed class UapiServer : IDisposable
             return;
         bool ours = SocketFileIsOurs;
         _closed = true;
-        _listener.Dispose(); // unblocks Accept
+        _listener.Dispose(); // fails the pending accept
+        _sweeper.Dispose();
         if (ours)
             File.Delete(SocketPath);
         lock (_connectionsLock)
         {
-            foreach (Socket connection in _connections)
-                connection.Dispose();
+            foreach (UapiConnection connection in _connections)
+                connection.Close();
             _connections.Clear();
         }
-        _acceptThread.Join(TimeSpan.FromSeconds(2));
-    }
-
-    /// <summary>Buffered '\n'-terminated lines from a socket; lines are spans into the buffer, valid until the next read.</summary>
-    /// <remarks>Reused: <see cref="Attach"/> gives it the next connection's socket.</remarks>
-    private sealed class LineReader
-    {
-        private readonly byte[] _buffer = new byte[64 * 1024];
-        private Socket? _socket;
-        private int _start;
-        private int _end;
-
-        public void Attach(Socket socket)
-        {
-            _socket = socket;
-            _start = _end = 0;
-        }
-
-        public bool TryReadLine(out ReadOnlySpan<byte> line)
-        {
-            while (true)
-            {
-                int newline = _buffer.AsSpan(_start, _end - _start).IndexOf((byte)'\n');
-                if (newline >= 0)
-                {
-                    line = _buffer.AsSpan(_start, newline);
-                    _start += newline + 1;
-                    return true;
-                }
-                if (_end - _start > MaxLine)
-                    throw new IOException("UAPI line too long");
-                if (_start > 0)
-                {
-                    // Move the partial line to the front and wipe the rest (it may have held a key).
-                    _buffer.AsSpan(_start, _end - _start).CopyTo(_buffer);
-                    _end -= _start;
-                    _start = 0;
-                    CryptographicOperations.ZeroMemory(_buffer.AsSpan(_end));
-                }
-                int received = _socket!.Receive(_buffer, _end, _buffer.Length - _end, SocketFlags.None);
-                if (received == 0)
-                {
-                    line = default;
-                    return false;
-                }
-                _end += received;
-            }
-        }
-
-        /// <summary>Wipes the consumed part of the buffer (after a request: it may have carried secrets).</summary>
-        public void Wipe() => CryptographicOperations.ZeroMemory(_buffer.AsSpan(0, _start));
-
-        /// <summary>Wipes everything, unread bytes included, and lets go of the socket (the connection is over).</summary>
-        public void WipeAll()
-        {
-            CryptographicOperations.ZeroMemory(_buffer);
-            _socket = null;
-            _start = _end = 0;
-        }
+        _acceptLoop.Wait(TimeSpan.FromSeconds(2));
     }
 }

@@ -19,6 +19,12 @@ public sealed class UapiWriter
     /// <summary>The bytes written so far.</summary>
     internal ReadOnlySpan<byte> Written => _buffer.AsSpan(0, _length);
 
+    /// <summary>The bytes written so far, for an asynchronous send.</summary>
+    internal ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _length);
+
+    /// <summary>The buffer's size (it grows for big devices).</summary>
+    internal int Capacity => _buffer.Length;
+
     /// <summary>Writes a whole device in the order wireguard-go prints it.</summary>
     public void WriteDevice(UapiDeviceSnapshot device)
     {
