@@ -206,9 +206,10 @@ public sealed class FirmwareStartTests(ITestOutputHelper output)
             Assert.False(rig.Routerd!.HasExited);
             Assert.True(Wait.Until(() => rig.Log.Contains("waiting for a valid configuration"), 3_000), rig.Log);
 
-            // 'routerd show' without a firmware daemon for B's interface: straight from wireguard-go's UAPI socket
-            var show = rig.Cli($"show {rig.IfB} --json");
-            Assert.True(show.Exit == 0, show.Stderr);
+            // 'routerd show' in B's namespace for B's interface (no firmware daemon there): straight from wireguard-go's UAPI socket
+            var show = Bounded.Run("ip", ["netns", "exec", rig.B.Name, Implementations.Routerd, "show", rig.IfB, "--json"], 30_000,
+                new Dictionary<string, string> { ["ROUTERD_STATUS_SOCKET"] = rig.StatusSocket + ".absent" });
+            Assert.True(show.ExitCode == 0, show.Stderr);
             Assert.True(show.Stdout.Contains(rig.PubA), "routerd show via wireguard-go's UAPI socket:\n" + show.Stdout);
 
             string valid = rig.Config(keepalive: 25).Replace("\"state\":", "\"metrics\": { \"enabled\": true, \"listen\": \"127.0.0.1:9586\" },\n  \"state\":");
