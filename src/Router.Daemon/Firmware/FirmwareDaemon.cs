@@ -424,6 +424,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
             var tunnels = new List<TunnelSnapshot>(runners.Length);
             var status = new List<PeerStatus>();
             var metrics = new List<InterfaceMetrics>(runners.Length);
+            var health = new List<PeerHealthSample>();
             foreach (var runner in runners)
             {
                 if (runner.Lost && runner.TryBeginRecovery())
@@ -458,8 +459,12 @@ internal sealed class FirmwareDaemon : IConfigTarget
                 }
                 var tunnel = new TunnelSnapshot(runner.Name, runner.Lost ? InterfaceStatus.Lost : InterfaceStatus.Present, _fileValid, ledPeers);
                 tunnels.Add(tunnel);
+                var rejected = new Router.Tunnel.RejectedSource[Device.BadMac1SourceCapacity];
+                int rejectedCount = runner.Device.CopyBadMac1Sources(rejected);
                 foreach (var (p, s) in pairs)
                 {
+                    if (s is not null)
+                        health.Add(Health(runner.Name, p, s, rejected.AsSpan(0, rejectedCount), wallNow, monoNow));
                     string state = s is null
                         ? "down"
                         : LinkStateModel.Evaluate(tunnel, Leds.Peer(p.Name, s, wallNow, monoNow), monoNow).ToString().ToLowerInvariant();
@@ -479,6 +484,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
                     s.PresharedKey?.Clear();
             }
             _status = status;
+            _health.Update(health, monoNow);
             _metricsSnapshot = new MetricsSnapshot(metrics);
             LogDrops(runners);
             _leds.Publish(new LinkSnapshot(tunnels));
@@ -491,6 +497,26 @@ internal sealed class FirmwareDaemon : IConfigTarget
         {
             Volatile.Write(ref _ticking, 0);
         }
+    }
+
+    // Tick thread only.
+    private readonly PeerHealthLog _health = new((error, line) => { if (error) Log.Error(line); else Log.Info(line); });
+
+    private static PeerHealthSample Health(string iface, Router.Daemon.Config.PeerConfig p, Router.Tunnel.PeerSnapshot s,
+        ReadOnlySpan<Router.Tunnel.RejectedSource> rejected, DateTime wallNow, TimeSpan monoNow)
+    {
+        long badMac1 = 0;
+        if (s.Endpoint is { } ep)
+        {
+            foreach (var r in rejected)
+            {
+                if (r.Endpoint.Address == ep.Address)
+                    badMac1 = r.Count;
+            }
+        }
+        var led = Leds.Peer(p.Name, s, wallNow, monoNow);
+        return new PeerHealthSample(iface, p.Name, p.PublicKey.ToString(), s.Endpoint is { } e ? EndpointText(e) : null,
+            s.LastHandshake, led.LastHandshake, s.HandshakeAttempts, badMac1);
     }
 
     private static Dictionary<string, IReadOnlyDictionary<string, long>> DropsByInterface(MetricsSnapshot snapshot)

@@ -1,0 +1,158 @@
+namespace Router.Daemon.Firmware;
+
+/// <summary>One peer as the health log sees it on one tick.</summary>
+/// <param name="Interface">The interface the peer belongs to.</param>
+/// <param name="Name">The configured peer name (logs never show a key).</param>
+/// <param name="Id">What tells peers apart across ticks (the public key); never printed.</param>
+/// <param name="Endpoint">Where handshakes go, as text; null when unknown.</param>
+/// <param name="LastHandshake">The engine's wall-clock time of the latest handshake: a new value is a new handshake.</param>
+/// <param name="HandshakeAt">The same instant on the monotonic clock <c>now</c> is on, to age it.</param>
+/// <param name="HandshakeAttempts">Initiations sent since the last completed handshake.</param>
+/// <param name="BadMac1FromEndpoint">Handshake messages from the endpoint's address dropped for a bad mac1 (a count
+/// that only grows, but may restart from 0 when the engine's small table forgets the address).</param>
+internal readonly record struct PeerHealthSample(
+    string Interface,
+    string Name,
+    string Id,
+    string? Endpoint,
+    DateTime? LastHandshake,
+    TimeSpan? HandshakeAt,
+    int HandshakeAttempts,
+    long BadMac1FromEndpoint);
+
+/// <summary>
+/// Tunnel health in the log (issue 16): one line when a peer comes up, one when it goes down, and while it stays down
+/// a summary every <see cref="SummaryInterval"/>, each with the likely cause where one is knowable. Down means:
+/// handshake attempts failed for REKEY_ATTEMPT_TIME (the engine gives up then), or the session outlived
+/// REJECT_AFTER_TIME while attempts went unanswered, or the endpoint sends handshakes for another public key (bad
+/// mac1: one side has the wrong key, said at once). A session that simply ages out with nothing to send is "idle",
+/// not down. Pure state machine: time comes in with each call, lines go out through <c>write</c>.
+/// </summary>
+internal sealed class PeerHealthLog(Action<bool, string> write)
+{
+    /// <summary>REJECT_AFTER_TIME: a session older than this carries nothing.</summary>
+    public static readonly TimeSpan RejectAfterTime = TimeSpan.FromSeconds(180);
+
+    /// <summary>REKEY_ATTEMPT_TIME: the engine retries a handshake this long, then gives up.</summary>
+    public static readonly TimeSpan RekeyAttemptTime = TimeSpan.FromSeconds(90);
+
+    public static readonly TimeSpan SummaryInterval = TimeSpan.FromMinutes(5);
+
+    private enum State { New, Up, Idle, Down }
+
+    private sealed class Track
+    {
+        public State State;
+        public DateTime? SeenHandshake;
+        public TimeSpan? FailingSince;   // first tick with an unanswered initiation since the last handshake
+        public TimeSpan DownSince;
+        public TimeSpan LastLine;        // the down line or the latest summary
+        public long Mac1Baseline;        // bad-mac1 count already accounted for
+        public bool WrongKey;            // the endpoint sent handshakes for another key since the last handshake
+        public bool Seen;
+    }
+
+    private readonly Dictionary<(string Interface, string Id), Track> _peers = new();
+
+    /// <summary>Feeds every configured peer of every interface, once per tick; peers not in it are forgotten.</summary>
+    public void Update(IReadOnlyList<PeerHealthSample> samples, TimeSpan now)
+    {
+        foreach (var t in _peers.Values)
+            t.Seen = false;
+        foreach (var s in samples)
+        {
+            if (!_peers.TryGetValue((s.Interface, s.Id), out var t))
+                _peers[(s.Interface, s.Id)] = t = new Track { SeenHandshake = s.LastHandshake, Mac1Baseline = s.BadMac1FromEndpoint, State = s.LastHandshake is null ? State.New : State.Idle };
+            t.Seen = true;
+            Observe(t, s, now);
+        }
+        foreach (var key in _peers.Where(p => !p.Value.Seen).Select(p => p.Key).ToList())
+            _peers.Remove(key);
+    }
+
+    private void Observe(Track t, in PeerHealthSample s, TimeSpan now)
+    {
+        string who = $"{s.Interface}: peer {s.Name}";
+        if (s.LastHandshake is { } h && h != t.SeenHandshake)
+        {
+            t.SeenHandshake = h;
+            if (t.State != State.Up)
+                write(false, t.State == State.Down
+                    ? $"{who} up again after {Duration(now - t.DownSince)} down (handshake with {s.Endpoint ?? "?"})"
+                    : $"{who} up (handshake with {s.Endpoint ?? "?"})");
+            t.State = State.Up;
+            t.FailingSince = null;
+            t.WrongKey = false;
+            t.Mac1Baseline = s.BadMac1FromEndpoint;
+            return;
+        }
+
+        if (s.BadMac1FromEndpoint < t.Mac1Baseline)
+            t.Mac1Baseline = 0; // the engine's table forgot the address and counts again from 0
+        if (s.HandshakeAttempts > 0)
+            t.FailingSince ??= now;
+        bool sessionAlive = t.State == State.Up && s.HandshakeAt is { } at && now - at < RejectAfterTime;
+        bool newWrongKey = s.BadMac1FromEndpoint > t.Mac1Baseline && (!sessionAlive || t.FailingSince is not null);
+        if (newWrongKey)
+        {
+            t.Mac1Baseline = s.BadMac1FromEndpoint;
+            if (!t.WrongKey && t.State == State.Down)
+            {
+                t.WrongKey = true;
+                t.LastLine = now;
+                write(true, $"{who} still down: {Cause(t, s)}"); // the cause just became known: say it now
+                return;
+            }
+            t.WrongKey = true;
+        }
+
+        if (t.State == State.Down)
+        {
+            if (now - t.LastLine >= SummaryInterval)
+            {
+                t.LastLine = now;
+                write(true, $"{who} still down after {Duration(now - t.DownSince)}: {Cause(t, s)}");
+            }
+            return;
+        }
+
+        string? why = null;
+        if (t.WrongKey)
+            why = "handshakes rejected";
+        else if (t.FailingSince is { } since && now - since >= RekeyAttemptTime)
+            why = $"handshake attempts unanswered for {Duration(now - since)}";
+        else if (t.State == State.Up && !sessionAlive && t.FailingSince is not null)
+            why = $"no handshake within {Duration(RejectAfterTime)}";
+        if (why is not null)
+        {
+            t.State = State.Down;
+            t.DownSince = t.LastLine = now;
+            write(true, $"{who} down: {why}; {Cause(t, s)}");
+            return;
+        }
+
+        if (t.State == State.Up && !sessionAlive)
+        {
+            t.State = State.Idle;
+            write(false, $"{who} idle: no handshake within {Duration(RejectAfterTime)} and nothing to send");
+        }
+    }
+
+    private static string Cause(Track t, in PeerHealthSample s)
+    {
+        if (t.WrongKey)
+            return $"{s.Endpoint} sends handshakes for another public key (bad mac1): one side has the wrong public key";
+        if (s.Endpoint is null)
+            return "no endpoint to send handshakes to: set one here, or wait for the peer to connect";
+        return $"no answer from {s.Endpoint}: check the endpoint, port and firewall on both sides";
+    }
+
+    private static string Duration(TimeSpan d)
+    {
+        if (d < TimeSpan.FromMinutes(2))
+            return $"{(int)d.TotalSeconds} s";
+        if (d < TimeSpan.FromHours(2))
+            return $"{(int)d.TotalMinutes} min";
+        return $"{(int)d.TotalHours} h";
+    }
+}
