@@ -62,7 +62,7 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
         foreach (var s in samples)
         {
             if (!_peers.TryGetValue((s.Interface, s.Id), out var t))
-                _peers[(s.Interface, s.Id)] = t = new Track { SeenHandshake = s.LastHandshake, Mac1Baseline = s.BadMac1FromEndpoint, State = s.LastHandshake is null ? State.New : State.Idle };
+                _peers[(s.Interface, s.Id)] = t = new Track { Mac1Baseline = s.BadMac1FromEndpoint }; // a handshake it already has is news: "up"
             t.Seen = true;
             Observe(t, s, now);
         }
@@ -122,7 +122,7 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
         else if (t.FailingSince is { } since && now - since >= RekeyAttemptTime)
             why = $"handshake attempts unanswered for {Duration(now - since)}";
         else if (t.State == State.Up && !sessionAlive && t.FailingSince is not null)
-            why = $"no handshake within {Duration(RejectAfterTime)}";
+            why = $"no handshake within {(int)RejectAfterTime.TotalSeconds} s";
         if (why is not null)
         {
             t.State = State.Down;
@@ -134,7 +134,7 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
         if (t.State == State.Up && !sessionAlive)
         {
             t.State = State.Idle;
-            write(false, $"{who} idle: no handshake within {Duration(RejectAfterTime)} and nothing to send");
+            write(false, $"{who} idle: no handshake within {(int)RejectAfterTime.TotalSeconds} s and nothing to send");
         }
     }
 
