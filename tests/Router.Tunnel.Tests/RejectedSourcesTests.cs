@@ -36,7 +36,7 @@ public sealed class DeviceBadMac1SourcesTests
     public void ABadMac1InitiationIsAttributedToItsSource()
     {
         using var net = new TwoDevices();
-        var copy = new RejectedSource[Device.BadMac1SourceCapacity];
+        var copy = new RejectedSource[Device.RejectedSourceCapacity];
         Assert.Equal(0, net.B.CopyBadMac1Sources(copy));
         var message = new byte[148];
         message[0] = 1; // an initiation whose mac1 is for no key of B's
@@ -46,5 +46,23 @@ public sealed class DeviceBadMac1SourcesTests
         Assert.Equal(1, net.B.CopyBadMac1Sources(copy));
         Assert.Equal(3, copy[0].Count);
         Assert.Equal("203.0.113.9:4000", copy[0].Endpoint.ToString());
+    }
+}
+
+/// <summary>An initiation for us from a key no peer has is attributed to its source as an unknown key.</summary>
+public sealed class DeviceUnknownKeySourcesTests
+{
+    [Fact]
+    public void AnInitiationFromAnUnconfiguredKeyIsAttributedToItsSource()
+    {
+        using var net = new TwoDevices();
+        net.B.Configure(new DeviceConfig { ReplacePeers = true });
+        net.SendFromA(Ip.V4("10.0.0.1", "10.0.0.2")); // A initiates; B no longer has A's key
+        net.Pump();
+        var copy = new RejectedSource[Device.RejectedSourceCapacity];
+        Assert.Equal(1, net.B.Drops[DropReason.NoPeer]);
+        Assert.Equal(1, net.B.CopyUnknownKeySources(copy));
+        Assert.Equal(1, copy[0].Count);
+        Assert.Equal(0, net.B.CopyBadMac1Sources(copy));
     }
 }

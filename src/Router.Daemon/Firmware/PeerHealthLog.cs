@@ -10,6 +10,8 @@ namespace Router.Daemon.Firmware;
 /// <param name="HandshakeAttempts">Initiations sent since the last completed handshake.</param>
 /// <param name="BadMac1FromEndpoint">Handshake messages from the endpoint's address dropped for a bad mac1 (a count
 /// that only grows, but may restart from 0 when the engine's small table forgets the address).</param>
+/// <param name="UnknownKeyFromEndpoint">Initiations from the endpoint's address with a valid mac1 but a static key no
+/// peer here has (a count like the one before).</param>
 internal readonly record struct PeerHealthSample(
     string Interface,
     string Name,
@@ -18,14 +20,16 @@ internal readonly record struct PeerHealthSample(
     DateTime? LastHandshake,
     TimeSpan? HandshakeAt,
     int HandshakeAttempts,
-    long BadMac1FromEndpoint);
+    long BadMac1FromEndpoint,
+    long UnknownKeyFromEndpoint = 0);
 
 /// <summary>
 /// Tunnel health in the log (issue 16): one line when a peer comes up, one when it goes down, and while it stays down
 /// a summary every <see cref="SummaryInterval"/>, each with the likely cause where one is knowable. Down means:
 /// handshake attempts failed for REKEY_ATTEMPT_TIME (the engine gives up then), or the session outlived
-/// REJECT_AFTER_TIME while attempts went unanswered, or the endpoint sends handshakes for another public key (bad
-/// mac1: one side has the wrong key, said at once). A session that simply ages out with nothing to send is "idle",
+/// REJECT_AFTER_TIME while attempts went unanswered, or the endpoint sends handshakes that name the wrong key (said at
+/// once): made for another public key than ours (bad mac1: the far side has the wrong key for us), or from a key no
+/// peer here has (our entry for it has the wrong key). A session that simply ages out with nothing to send is "idle",
 /// not down. Pure state machine: time comes in with each call, lines go out through <c>write</c>.
 /// </summary>
 internal sealed class PeerHealthLog(Action<bool, string> write)
@@ -40,6 +44,8 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
 
     private enum State { New, Up, Idle, Down }
 
+    private enum Cause { NoAnswer, WrongKeyThere, WrongKeyHere }
+
     private sealed class Track
     {
         public State State;
@@ -48,7 +54,8 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
         public TimeSpan DownSince;
         public TimeSpan LastLine;        // the down line or the latest summary
         public long Mac1Baseline;        // bad-mac1 count already accounted for
-        public bool WrongKey;            // the endpoint sent handshakes for another key since the last handshake
+        public long UnknownBaseline;     // unknown-key count already accounted for
+        public Cause Cause;              // what the endpoint sent since the last handshake
         public bool Seen;
     }
 
@@ -62,7 +69,7 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
         foreach (var s in samples)
         {
             if (!_peers.TryGetValue((s.Interface, s.Id), out var t))
-                _peers[(s.Interface, s.Id)] = t = new Track { Mac1Baseline = s.BadMac1FromEndpoint }; // a handshake it already has is news: "up"
+                _peers[(s.Interface, s.Id)] = t = new Track { Mac1Baseline = s.BadMac1FromEndpoint, UnknownBaseline = s.UnknownKeyFromEndpoint }; // a handshake it already has is news: "up"
             t.Seen = true;
             Observe(t, s, now);
         }
@@ -82,28 +89,39 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
                     : $"{who} up (handshake with {s.Endpoint ?? "?"})");
             t.State = State.Up;
             t.FailingSince = null;
-            t.WrongKey = false;
+            t.Cause = Cause.NoAnswer;
             t.Mac1Baseline = s.BadMac1FromEndpoint;
+            t.UnknownBaseline = s.UnknownKeyFromEndpoint;
             return;
         }
 
         if (s.BadMac1FromEndpoint < t.Mac1Baseline)
             t.Mac1Baseline = 0; // the engine's table forgot the address and counts again from 0
+        if (s.UnknownKeyFromEndpoint < t.UnknownBaseline)
+            t.UnknownBaseline = 0;
         if (s.HandshakeAttempts > 0)
             t.FailingSince ??= now;
         bool sessionAlive = t.State == State.Up && s.HandshakeAt is { } at && now - at < RejectAfterTime;
-        bool newWrongKey = s.BadMac1FromEndpoint > t.Mac1Baseline && (!sessionAlive || t.FailingSince is not null);
-        if (newWrongKey)
+        // Rejected handshakes from its address while the session does not answer: the likely cause (the newest wins).
+        Cause seen = t.Cause;
+        if (!sessionAlive || t.FailingSince is not null)
         {
+            if (s.BadMac1FromEndpoint > t.Mac1Baseline)
+                seen = Cause.WrongKeyThere;
+            else if (s.UnknownKeyFromEndpoint > t.UnknownBaseline)
+                seen = Cause.WrongKeyHere;
             t.Mac1Baseline = s.BadMac1FromEndpoint;
-            if (!t.WrongKey && t.State == State.Down)
+            t.UnknownBaseline = s.UnknownKeyFromEndpoint;
+        }
+        if (seen != t.Cause)
+        {
+            t.Cause = seen;
+            if (t.State == State.Down)
             {
-                t.WrongKey = true;
                 t.LastLine = now;
-                write(true, $"{who} still down: {Cause(t, s)}"); // the cause just became known: say it now
+                write(true, $"{who} still down: {Explain(t, s)}"); // the cause just became known: say it now
                 return;
             }
-            t.WrongKey = true;
         }
 
         if (t.State == State.Down)
@@ -111,13 +129,13 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
             if (now - t.LastLine >= SummaryInterval)
             {
                 t.LastLine = now;
-                write(true, $"{who} still down after {Duration(now - t.DownSince)}: {Cause(t, s)}");
+                write(true, $"{who} still down after {Duration(now - t.DownSince)}: {Explain(t, s)}");
             }
             return;
         }
 
         string? why = null;
-        if (t.WrongKey)
+        if (t.Cause != Cause.NoAnswer)
             why = "handshakes rejected";
         else if (t.FailingSince is { } since && now - since >= RekeyAttemptTime)
             why = $"handshake attempts unanswered for {Duration(now - since)}";
@@ -127,7 +145,7 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
         {
             t.State = State.Down;
             t.DownSince = t.LastLine = now;
-            write(true, $"{who} down: {why}; {Cause(t, s)}");
+            write(true, $"{who} down: {why}; {Explain(t, s)}");
             return;
         }
 
@@ -138,10 +156,12 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
         }
     }
 
-    private static string Cause(Track t, in PeerHealthSample s)
+    private static string Explain(Track t, in PeerHealthSample s)
     {
-        if (t.WrongKey)
-            return $"{s.Endpoint} sends handshakes for another public key (bad mac1): one side has the wrong public key";
+        if (t.Cause == Cause.WrongKeyThere)
+            return $"{s.Endpoint} sends handshakes for another public key (bad mac1): one side has the wrong public key (likely the far side's entry for this gateway)";
+        if (t.Cause == Cause.WrongKeyHere)
+            return $"{s.Endpoint} sends handshakes from a public key not configured here: one side has the wrong public key (likely this side's entry for {s.Name})";
         if (s.Endpoint is null)
             return "no endpoint to send handshakes to: set one here, or wait for the peer to connect";
         return $"no answer from {s.Endpoint}: check the endpoint, port and firewall on both sides";

@@ -18,6 +18,7 @@ public sealed class PeerHealthLogTests
     private DateTime? _handshake;
     private int _attempts;
     private long _badMac1;
+    private long _unknownKey;
     private string? _endpoint = "192.0.2.1:51820";
 
     private void Handshake() => _handshake = Wall0 + _now;
@@ -29,7 +30,7 @@ public sealed class PeerHealthLogTests
         for (; _now < end; _now += TimeSpan.FromMilliseconds(250))
         {
             TimeSpan? at = _handshake is { } h ? h - Wall0 : null;
-            _log.Update([new PeerHealthSample("wg0", "site-b", "KEY", _endpoint, _handshake, at, _attempts, _badMac1)], _now);
+            _log.Update([new PeerHealthSample("wg0", "site-b", "KEY", _endpoint, _handshake, at, _attempts, _badMac1, _unknownKey)], _now);
         }
     }
 
@@ -76,7 +77,7 @@ public sealed class PeerHealthLogTests
         Run(TimeSpan.FromSeconds(1));
         _badMac1 = 1;
         Run(TimeSpan.FromSeconds(0.25));
-        Assert.Equal([(true, "wg0: peer site-b down: handshakes rejected; 192.0.2.1:51820 sends handshakes for another public key (bad mac1): one side has the wrong public key")], _lines);
+        Assert.Equal([(true, "wg0: peer site-b down: handshakes rejected; 192.0.2.1:51820 sends handshakes for another public key (bad mac1): one side has the wrong public key (likely the far side's entry for this gateway)")], _lines);
         _badMac1 = 5;
         Run(TimeSpan.FromSeconds(60));
         Assert.Single(_lines); // said once, not per packet
@@ -105,7 +106,7 @@ public sealed class PeerHealthLogTests
         _badMac1 = 3;
         Run(TimeSpan.FromSeconds(1));
         Assert.Equal(2, _lines.Count);
-        Assert.Equal("wg0: peer site-b still down: 192.0.2.1:51820 sends handshakes for another public key (bad mac1): one side has the wrong public key", _lines[1].Line);
+        Assert.Equal("wg0: peer site-b still down: 192.0.2.1:51820 sends handshakes for another public key (bad mac1): one side has the wrong public key (likely the far side's entry for this gateway)", _lines[1].Line);
         Run(TimeSpan.FromSeconds(180));
         _attempts = 0;
         Handshake();
@@ -159,5 +160,15 @@ public sealed class PeerHealthLogTests
         _log.Update([], _now);
         Run(TimeSpan.FromSeconds(1)); // seen again: a new peer, failing from now
         Assert.Single(_lines);
+    }
+
+    [Fact]
+    public void AnUnknownKeyFromTheEndpointBlamesThisSidesEntry()
+    {
+        _attempts = 1;
+        Run(TimeSpan.FromSeconds(1));
+        _unknownKey = 2;
+        Run(TimeSpan.FromSeconds(10));
+        Assert.Equal([(true, "wg0: peer site-b down: handshakes rejected; 192.0.2.1:51820 sends handshakes from a public key not configured here: one side has the wrong public key (likely this side's entry for site-b)")], _lines);
     }
 }
