@@ -459,14 +459,11 @@ internal sealed class FirmwareDaemon : IConfigTarget
                 }
                 var tunnel = new TunnelSnapshot(runner.Name, runner.Lost ? InterfaceStatus.Lost : InterfaceStatus.Present, _fileValid, ledPeers);
                 tunnels.Add(tunnel);
-                var badMac1 = new Router.Tunnel.RejectedSource[Device.RejectedSourceCapacity];
-                var unknownKey = new Router.Tunnel.RejectedSource[Device.RejectedSourceCapacity];
-                int badMac1Count = runner.Device.CopyBadMac1Sources(badMac1);
-                int unknownKeyCount = runner.Device.CopyUnknownKeySources(unknownKey);
+                var rejected = PeerHealthLog.Rejected.From(runner.Device);
                 foreach (var (p, s) in pairs)
                 {
                     if (s is not null)
-                        health.Add(Health(runner.Name, p, s, badMac1.AsSpan(0, badMac1Count), unknownKey.AsSpan(0, unknownKeyCount), wallNow, monoNow));
+                        health.Add(PeerHealthLog.Sample(runner.Name, p.Name, p.PublicKey.ToString(), s, rejected, wallNow, monoNow));
                     string state = s is null
                         ? "down"
                         : LinkStateModel.Evaluate(tunnel, Leds.Peer(p.Name, s, wallNow, monoNow), monoNow).ToString().ToLowerInvariant();
@@ -503,23 +500,6 @@ internal sealed class FirmwareDaemon : IConfigTarget
 
     // Tick thread only.
     private readonly PeerHealthLog _health = new((error, line) => { if (error) Log.Error(line); else Log.Info(line); });
-
-    private static PeerHealthSample Health(string iface, Router.Daemon.Config.PeerConfig p, Router.Tunnel.PeerSnapshot s,
-        ReadOnlySpan<Router.Tunnel.RejectedSource> badMac1, ReadOnlySpan<Router.Tunnel.RejectedSource> unknownKey, DateTime wallNow, TimeSpan monoNow)
-    {
-        static long From(ReadOnlySpan<Router.Tunnel.RejectedSource> sources, Router.Tunnel.IO.Endpoint? endpoint)
-        {
-            foreach (var r in sources)
-            {
-                if (endpoint is { } ep && r.Endpoint.Address == ep.Address)
-                    return r.Count;
-            }
-            return 0;
-        }
-        var led = Leds.Peer(p.Name, s, wallNow, monoNow);
-        return new PeerHealthSample(iface, p.Name, p.PublicKey.ToString(), s.Endpoint is { } e ? EndpointText(e) : null,
-            s.LastHandshake, led.LastHandshake, s.HandshakeAttempts, From(badMac1, s.Endpoint), From(unknownKey, s.Endpoint));
-    }
 
     private static Dictionary<string, IReadOnlyDictionary<string, long>> DropsByInterface(MetricsSnapshot snapshot)
         => snapshot.Interfaces.ToDictionary(i => i.Name, i => i.DroppedByReason, StringComparer.Ordinal);

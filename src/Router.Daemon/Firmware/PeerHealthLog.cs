@@ -61,6 +61,42 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
 
     private readonly Dictionary<(string Interface, string Id), Track> _peers = new();
 
+    /// <summary>Where the engine's rejected handshakes came from, read once per tick.</summary>
+    public sealed class Rejected
+    {
+        private readonly Router.Tunnel.RejectedSource[] _badMac1 = new Router.Tunnel.RejectedSource[Router.Tunnel.Device.RejectedSourceCapacity];
+        private readonly Router.Tunnel.RejectedSource[] _unknownKey = new Router.Tunnel.RejectedSource[Router.Tunnel.Device.RejectedSourceCapacity];
+        private int _badMac1Count, _unknownKeyCount;
+
+        public static Rejected From(Router.Tunnel.Device device)
+        {
+            var r = new Rejected();
+            r._badMac1Count = device.CopyBadMac1Sources(r._badMac1);
+            r._unknownKeyCount = device.CopyUnknownKeySources(r._unknownKey);
+            return r;
+        }
+
+        public long BadMac1(Router.Tunnel.IO.Endpoint? endpoint) => Count(_badMac1.AsSpan(0, _badMac1Count), endpoint);
+
+        public long UnknownKey(Router.Tunnel.IO.Endpoint? endpoint) => Count(_unknownKey.AsSpan(0, _unknownKeyCount), endpoint);
+
+        // By address alone: the far side's port may differ behind a NAT.
+        private static long Count(ReadOnlySpan<Router.Tunnel.RejectedSource> sources, Router.Tunnel.IO.Endpoint? endpoint)
+        {
+            foreach (var r in sources)
+            {
+                if (endpoint is { } ep && r.Endpoint.Address == ep.Address)
+                    return r.Count;
+            }
+            return 0;
+        }
+    }
+
+    /// <summary>One engine peer as a sample; wall-clock engine times moved onto the monotonic clock as the LEDs do.</summary>
+    public static PeerHealthSample Sample(string iface, string name, string id, Router.Tunnel.PeerSnapshot s, Rejected rejected, DateTime wallNow, TimeSpan monoNow)
+        => new(iface, name, id, s.Endpoint?.ToString(), s.LastHandshake, s.LastHandshake is { } h ? monoNow - (wallNow - h) : null,
+            s.HandshakeAttempts, rejected.BadMac1(s.Endpoint), rejected.UnknownKey(s.Endpoint));
+
     /// <summary>Feeds every configured peer of every interface, once per tick; peers not in it are forgotten.</summary>
     public void Update(IReadOnlyList<PeerHealthSample> samples, TimeSpan now)
     {
@@ -79,7 +115,7 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
 
     private void Observe(Track t, in PeerHealthSample s, TimeSpan now)
     {
-        string who = $"{s.Interface}: peer {s.Name}";
+        string who = s.Interface.Length > 0 ? $"{s.Interface}: peer {s.Name}" : $"peer {s.Name}"; // drop-in: the log prefix names it
         if (s.LastHandshake is { } h && h != t.SeenHandshake)
         {
             t.SeenHandshake = h;
