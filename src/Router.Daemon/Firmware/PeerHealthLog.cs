@@ -115,14 +115,13 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
 
     private void Observe(Track t, in PeerHealthSample s, TimeSpan now)
     {
-        string who = s.Interface.Length > 0 ? $"{s.Interface}: peer {s.Name}" : $"peer {s.Name}"; // drop-in: the log prefix names it
         if (s.LastHandshake is { } h && h != t.SeenHandshake)
         {
             t.SeenHandshake = h;
             if (t.State != State.Up)
                 write(false, t.State == State.Down
-                    ? $"{who} up again after {Duration(now - t.DownSince)} down (handshake with {s.Endpoint ?? "?"})"
-                    : $"{who} up (handshake with {s.Endpoint ?? "?"})");
+                    ? $"{Who(s)} up again after {Duration(now - t.DownSince)} down (handshake with {s.Endpoint ?? "?"})"
+                    : $"{Who(s)} up (handshake with {s.Endpoint ?? "?"})");
             t.State = State.Up;
             t.FailingSince = null;
             t.Cause = Cause.NoAnswer;
@@ -155,7 +154,7 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
             if (t.State == State.Down)
             {
                 t.LastLine = now;
-                write(true, $"{who} still down: {Explain(t, s)}"); // the cause just became known: say it now
+                write(true, $"{Who(s)} still down: {Explain(t, s)}"); // the cause just became known: say it now
                 return;
             }
         }
@@ -165,7 +164,7 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
             if (now - t.LastLine >= SummaryInterval)
             {
                 t.LastLine = now;
-                write(true, $"{who} still down after {Duration(now - t.DownSince)}: {Explain(t, s)}");
+                write(true, $"{Who(s)} still down after {Duration(now - t.DownSince)}: {Explain(t, s)}");
             }
             return;
         }
@@ -181,16 +180,20 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
         {
             t.State = State.Down;
             t.DownSince = t.LastLine = now;
-            write(true, $"{who} down: {why}; {Explain(t, s)}");
+            write(true, $"{Who(s)} down: {why}; {Explain(t, s)}");
             return;
         }
 
         if (t.State == State.Up && !sessionAlive)
         {
             t.State = State.Idle;
-            write(false, $"{who} idle: no handshake within {(int)RejectAfterTime.TotalSeconds} s and nothing to send");
+            write(false, $"{Who(s)} idle: no handshake within {(int)RejectAfterTime.TotalSeconds} s and nothing to send");
         }
     }
+
+    // Built only when a line is written: Observe runs for every peer on every tick.
+    private static string Who(in PeerHealthSample s)
+        => s.Interface.Length > 0 ? $"{s.Interface}: peer {s.Name}" : $"peer {s.Name}"; // drop-in: the log prefix names the interface
 
     private static string Explain(Track t, in PeerHealthSample s)
     {
