@@ -12,16 +12,24 @@ public readonly record struct RejectedSource(Endpoint Endpoint, long Count, long
 /// The last few source addresses of handshake messages dropped for a bad mac1, with counts: enough for the daemon to
 /// say "your peer's endpoint sends handshakes for another public key" (one side has the wrong key). Fixed size, no
 /// allocation per packet; a new address evicts the one seen longest ago, so a flood of spoofed sources only churns
-/// the table. Keyed by address alone: a NAT may change the port. Not thread-safe: the device's lock guards it.
+/// the table. Keyed by address alone: a NAT may change the port. Takes a lock of its own (a few compares under it),
+/// so callers may hold the device lock or the handshake queue's, whichever the receive path uses.
 /// </summary>
 internal sealed class RejectedSources
 {
     public const int Capacity = 8;
 
-    private readonly RejectedSource[] _entries = new RejectedSource[Capacity];
+    private readonly Lock _lock = new();
+    private readonly RejectedSource[] _entries = new RejectedSource[Capacity]; // guarded by _lock
     private int _count;
 
     public void Record(in Endpoint source, long now)
+    {
+        lock (_lock)
+            RecordLocked(source, now);
+    }
+
+    private void RecordLocked(in Endpoint source, long now)
     {
         int oldest = 0;
         for (int i = 0; i < _count; i++)
@@ -42,8 +50,11 @@ internal sealed class RejectedSources
     /// <summary>Copies up to <paramref name="destination"/>'s length entries; returns how many.</summary>
     public int CopyTo(Span<RejectedSource> destination)
     {
-        int n = Math.Min(_count, destination.Length);
-        _entries.AsSpan(0, n).CopyTo(destination);
-        return n;
+        lock (_lock)
+        {
+            int n = Math.Min(_count, destination.Length);
+            _entries.AsSpan(0, n).CopyTo(destination);
+            return n;
+        }
     }
 }

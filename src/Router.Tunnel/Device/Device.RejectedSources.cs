@@ -16,23 +16,15 @@ public sealed partial class Device
     /// The last few source addresses of handshake messages dropped for a bad mac1: made for another public key than
     /// this device's, so the sender has the wrong key for us. Returns how many were copied.
     /// </summary>
-    public int CopyBadMac1Sources(Span<RejectedSource> destination)
-    {
-        lock (_lock)
-            return _badMac1Sources.CopyTo(destination);
-    }
+    public int CopyBadMac1Sources(Span<RejectedSource> destination) => _badMac1Sources.CopyTo(destination);
 
     /// <summary>
     /// The last few source addresses of initiations with a valid mac1 from a static key no peer has: meant for us, from
     /// a key we do not know, so our entry for that sender has the wrong key (or it is not configured). Returns how many.
     /// </summary>
-    public int CopyUnknownKeySources(Span<RejectedSource> destination)
-    {
-        lock (_lock)
-            return _unknownKeySources.CopyTo(destination);
-    }
+    public int CopyUnknownKeySources(Span<RejectedSource> destination) => _unknownKeySources.CopyTo(destination);
 
-    /// <summary>Called with the lock held, for every dropped handshake message; keeps only the two attributable reasons.</summary>
+    /// <summary>For every dropped handshake message (any lock or none: the tables lock themselves); keeps the two attributable reasons.</summary>
     private void RecordRejected(DropReason reason, in Endpoint source, long now)
     {
         if (reason == DropReason.BadMac1)
