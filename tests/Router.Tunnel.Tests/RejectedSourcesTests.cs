@@ -47,6 +47,26 @@ public sealed class DeviceBadMac1SourcesTests
         Assert.Equal(3, copy[0].Count);
         Assert.Equal("203.0.113.9:4000", copy[0].Endpoint.ToString());
     }
+
+    [Fact]
+    public void RecordingBadMac1SourcesAllocatesNothing()
+    {
+        using var net = new TwoDevices();
+        var message = new byte[148];
+        message[0] = 1;
+        var to = Endpoint.FromBytes(TwoDevices.AddressB, TwoDevices.PortB);
+        var sources = new Endpoint[20];
+        for (int i = 0; i < sources.Length; i++)
+            sources[i] = Endpoint.FromBytes([203, 0, 113, (byte)i], 4000); // more than the table holds: evictions too
+        for (int i = 0; i < 100; i++)
+            net.Deliver(message, sources[i % sources.Length], to);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10_000; i++)
+            net.Deliver(message, sources[i % sources.Length], to);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(10_100, net.B.Drops[DropReason.BadMac1]);
+        Assert.True(allocated < 1000, $"{allocated} bytes for 10,000 bad-mac1 initiations");
+    }
 }
 
 /// <summary>An initiation for us from a key no peer has is attributed to its source as an unknown key.</summary>
