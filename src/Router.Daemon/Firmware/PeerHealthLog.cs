@@ -25,7 +25,7 @@ internal readonly record struct PeerHealthSample(
 
 /// <summary>
 /// Tunnel health in the log (issue 16): one line when a peer comes up, one when it goes down, and while it stays down
-/// a summary every <see cref="SummaryInterval"/>, each with the likely cause where one is knowable. Down means:
+/// a summary every <see cref="SummaryInterval"/> while the engine keeps retrying, each with the likely cause where one is knowable. Down means:
 /// handshake attempts failed for REKEY_ATTEMPT_TIME (the engine gives up then), or the session outlived
 /// REJECT_AFTER_TIME while attempts went unanswered, or the endpoint sends handshakes that name the wrong key (said at
 /// once): made for another public key than ours (bad mac1: the far side has the wrong key for us), or from a key no
@@ -57,6 +57,8 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
         public long UnknownBaseline;     // unknown-key count already accounted for
         public Cause Cause;              // what the endpoint sent since the last handshake
         public bool Seen;
+        public int LastAttempts;
+        public bool Retrying;            // the attempt count moved since the last line: the engine still tries
     }
 
     private readonly Dictionary<(string Interface, string Id), Track> _peers = new();
@@ -136,6 +138,8 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
             t.UnknownBaseline = 0;
         if (s.HandshakeAttempts > 0)
             t.FailingSince ??= now;
+        t.Retrying |= s.HandshakeAttempts != t.LastAttempts;
+        t.LastAttempts = s.HandshakeAttempts;
         bool sessionAlive = t.State == State.Up && s.HandshakeAt is { } at && now - at < RejectAfterTime;
         // Rejected handshakes from its address while the session does not answer: the likely cause (the newest wins).
         Cause seen = t.Cause;
@@ -161,9 +165,11 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
 
         if (t.State == State.Down)
         {
-            if (now - t.LastLine >= SummaryInterval)
+            // Only while it keeps failing: after the engine gave up (nothing to send) there is nothing new to say.
+            if (now - t.LastLine >= SummaryInterval && t.Retrying)
             {
                 t.LastLine = now;
+                t.Retrying = false;
                 write(true, $"{Who(s)} still down after {Duration(now - t.DownSince)}: {Explain(t, s)}");
             }
             return;
@@ -180,6 +186,7 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
         {
             t.State = State.Down;
             t.DownSince = t.LastLine = now;
+            t.Retrying = false;
             write(true, $"{Who(s)} down: {why}; {Explain(t, s)}");
             return;
         }

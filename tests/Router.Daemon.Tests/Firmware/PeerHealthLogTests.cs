@@ -20,6 +20,7 @@ public sealed class PeerHealthLogTests
     private long _badMac1;
     private long _unknownKey;
     private string? _endpoint = "192.0.2.1:51820";
+    private bool _retrying; // the attempt count cycles 1..19 as a persistent keepalive makes the engine retry
 
     private void Handshake() => _handshake = Wall0 + _now;
 
@@ -29,6 +30,8 @@ public sealed class PeerHealthLogTests
         TimeSpan end = _now + span;
         for (; _now < end; _now += TimeSpan.FromMilliseconds(250))
         {
+            if (_retrying)
+                _attempts = 1 + (int)(_now.TotalSeconds / 5 % 19);
             TimeSpan? at = _handshake is { } h ? h - Wall0 : null;
             _log.Update([new PeerHealthSample("wg0", "site-b", "KEY", _endpoint, _handshake, at, _attempts, _badMac1, _unknownKey)], _now);
         }
@@ -86,7 +89,7 @@ public sealed class PeerHealthLogTests
     [Fact]
     public void WhileDownASummaryEveryFiveMinutesNotMore()
     {
-        _attempts = 2;
+        _retrying = true;
         Run(TimeSpan.FromSeconds(91));
         Assert.Single(_lines);
         Run(TimeSpan.FromMinutes(5) - TimeSpan.FromSeconds(1));
@@ -170,5 +173,22 @@ public sealed class PeerHealthLogTests
         _unknownKey = 2;
         Run(TimeSpan.FromSeconds(10));
         Assert.Equal([(true, "wg0: peer site-b down: handshakes rejected; 192.0.2.1:51820 sends handshakes from a public key not configured here: one side has the wrong public key (likely this side's entry for site-b)")], _lines);
+    }
+
+    [Fact]
+    public void NoSummaryOnceTheEngineGaveUp()
+    {
+        // Without a keepalive or traffic the engine stops at its 19th retry and the count stays: nothing new to say.
+        _attempts = 19;
+        Run(TimeSpan.FromSeconds(91));
+        Assert.Single(_lines);
+        Run(TimeSpan.FromMinutes(30));
+        Assert.Single(_lines);
+        _attempts = 1; // a new packet: the engine tries again, and the summary that was due comes at once
+        Run(TimeSpan.FromSeconds(1));
+        Assert.Equal(2, _lines.Count);
+        Assert.StartsWith("wg0: peer site-b still down after 30 min: no answer", _lines[1].Line, StringComparison.Ordinal);
+        Run(TimeSpan.FromMinutes(10)); // that one attempt, never retried: no more
+        Assert.Equal(2, _lines.Count);
     }
 }
