@@ -31,12 +31,16 @@ public static class LinkStateModel
             return LinkState.Searching;
         }
 
-        if (IsWithin(peer.LastDataReceived, TrafficWindow, now) || IsWithin(peer.LastDataSent, TrafficWindow, now))
+        // Without a session less than REJECT_AFTER_TIME old nothing sent is data (an initiation, a keepalive into a
+        // session the far side forgot): neither traffic nor up.
+        if (!IsWithin(peer.LastHandshake, SessionLifetime, now))
         {
-            return LinkState.Traffic;
+            return LinkState.Idle;
         }
 
-        return IsWithin(peer.LastHandshake, SessionLifetime, now) ? LinkState.Up : LinkState.Idle;
+        return IsWithin(peer.LastDataReceived, TrafficWindow, now) || IsWithin(peer.LastDataSent, TrafficWindow, now)
+            ? LinkState.Traffic
+            : LinkState.Up;
     }
 
     /// <summary>The state of a tunnel: its interface and configuration, else the highest state among its peers.</summary>

@@ -15,6 +15,8 @@ public sealed class LinkStateModelTests
         { "packet 0.5 s ago", InterfaceStatus.Present, true, 0, 10, 0.5, LinkState.Traffic },
         { "packet exactly 1 s ago is not traffic", InterfaceStatus.Present, true, 0, 10, 1, LinkState.Up },
         { "traffic beats up", InterfaceStatus.Present, true, 0, 0, 0, LinkState.Traffic },
+        { "packets without any handshake are not traffic", InterfaceStatus.Present, true, 0, null, 0.5, LinkState.Idle },
+        { "packets after the session expired are not traffic", InterfaceStatus.Present, true, 0, 180, 0, LinkState.Idle },
         { "searching beats traffic", InterfaceStatus.Present, true, 1, 10, 0, LinkState.Searching },
         { "searching without any session", InterfaceStatus.Present, true, 3, null, null, LinkState.Searching },
         { "down beats searching", InterfaceStatus.Missing, true, 1, 10, 0, LinkState.Down },

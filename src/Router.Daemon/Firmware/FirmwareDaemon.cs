@@ -424,6 +424,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
             var tunnels = new List<TunnelSnapshot>(runners.Length);
             var status = new List<PeerStatus>();
             var metrics = new List<InterfaceMetrics>(runners.Length);
+            var health = new List<PeerHealthSample>();
             foreach (var runner in runners)
             {
                 if (runner.Lost && runner.TryBeginRecovery())
@@ -458,8 +459,11 @@ internal sealed class FirmwareDaemon : IConfigTarget
                 }
                 var tunnel = new TunnelSnapshot(runner.Name, runner.Lost ? InterfaceStatus.Lost : InterfaceStatus.Present, _fileValid, ledPeers);
                 tunnels.Add(tunnel);
+                var rejected = PeerHealthLog.Rejected.From(runner.Device);
                 foreach (var (p, s) in pairs)
                 {
+                    if (s is not null)
+                        health.Add(PeerHealthLog.Sample(runner.Name, p.Name, p.PublicKey.ToString(), s, rejected, wallNow, monoNow));
                     string state = s is null
                         ? "down"
                         : LinkStateModel.Evaluate(tunnel, Leds.Peer(p.Name, s, wallNow, monoNow), monoNow).ToString().ToLowerInvariant();
@@ -479,6 +483,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
                     s.PresharedKey?.Clear();
             }
             _status = status;
+            _health.Update(health, monoNow);
             _metricsSnapshot = new MetricsSnapshot(metrics);
             LogDrops(runners);
             _leds.Publish(new LinkSnapshot(tunnels));
@@ -492,6 +497,9 @@ internal sealed class FirmwareDaemon : IConfigTarget
             Volatile.Write(ref _ticking, 0);
         }
     }
+
+    // Tick thread only.
+    private readonly PeerHealthLog _health = new((error, line) => { if (error) Log.Error(line); else Log.Info(line); });
 
     private static Dictionary<string, IReadOnlyDictionary<string, long>> DropsByInterface(MetricsSnapshot snapshot)
         => snapshot.Interfaces.ToDictionary(i => i.Name, i => i.DroppedByReason, StringComparer.Ordinal);

@@ -193,11 +193,15 @@ internal sealed class TunnelHost : IDisposable
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         var drops = new DropSummary(_device);
         var sinceSummary = System.Diagnostics.Stopwatch.StartNew();
+        var health = new Router.Daemon.Firmware.PeerHealthLog((error, line) => { if (error) Log.Error(line); else Log.Info(line); });
+        int loops = 0;
         // The socket file has no notification of its own: a stat every 200 ms bounds the delay (wireguard-go: inotify).
         while (!_stop.Wait(200))
         {
             if (!_uapi.SocketFileIsOurs)
                 RequestStop($"UAPI socket {_uapi.SocketPath} was removed");
+            if (++loops % 5 == 0)
+                LogHealth(health); // once a second: peers up and down, as the firmware mode logs them
             if (sinceSummary.Elapsed >= DropSummary.Interval)
             {
                 sinceSummary.Restart();
@@ -208,6 +212,30 @@ internal sealed class TunnelHost : IDisposable
         if (drops.Totals() is { } totals)
             Log.Info(totals);
         return _stopReason;
+    }
+
+    /// <summary>Tunnel health for the drop-in mode: peers named by their key's first characters (no names here).</summary>
+    private void LogHealth(Router.Daemon.Firmware.PeerHealthLog health)
+    {
+        try
+        {
+            DeviceSnapshot snap = _device.Snapshot();
+            snap.PrivateKey?.Clear();
+            var rejected = Router.Daemon.Firmware.PeerHealthLog.Rejected.From(_device);
+            DateTime wallNow = DateTime.UtcNow;
+            TimeSpan monoNow = Router.Leds.LedController.MonotonicNow();
+            var samples = new List<Router.Daemon.Firmware.PeerHealthSample>(snap.Peers.Count);
+            foreach (var p in snap.Peers)
+            {
+                samples.Add(Router.Daemon.Firmware.PeerHealthLog.Sample("", p.PublicKey.ToString(), p.PublicKey.ToBase64(), p, rejected, wallNow, monoNow));
+                p.PresharedKey?.Clear();
+            }
+            health.Update(samples, monoNow);
+        }
+        catch (ObjectDisposedException)
+        {
+            // stopping
+        }
     }
 
     private void OnSignal(PosixSignalContext context)

@@ -37,6 +37,7 @@ public sealed partial class Device
         if (!_cookieChecker.CheckMac1(message))
         {
             _drops.Increment(DropReason.BadMac1);
+            RecordRejected(DropReason.BadMac1, datagram.Endpoint, now);
             return false;
         }
         if (_handshakes.Count >= _handshakes.Capacity - _handshakes.Capacity / 8)

@@ -112,6 +112,7 @@ public sealed partial class Device
             if (peer is null)
             {
                 _drops.Increment(reason);
+                RecordRejected(reason, datagram.Endpoint, now);
                 return;
             }
             Authenticated(peer, datagram, now);

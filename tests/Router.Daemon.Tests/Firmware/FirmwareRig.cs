@@ -151,7 +151,8 @@ internal sealed class FirmwareRig : IDisposable
 
     public string Log => string.Join("\n", Output);
 
-    public void StartWireguardGo()
+    /// <summary>wireguard-go in B with A as its peer; <paramref name="peerPublicKey"/> replaces A's key (a typo'd config).</summary>
+    public void StartWireguardGo(string? peerPublicKey = null, int keepalive = 0)
     {
         var p = B.Start("env", $"WG_PROCESS_FOREGROUND=1 LOG_LEVEL=error {Implementations.WireguardGo} -f {IfB}");
         p.OutputDataReceived += (_, _) => { };
@@ -162,7 +163,8 @@ internal sealed class FirmwareRig : IDisposable
         if (!Wait.Until(() => p.HasExited || TunnelPair.IsServing($"/var/run/wireguard/{IfB}.sock"), 10_000) || p.HasExited)
             throw new InvalidOperationException("wireguard-go did not come up");
         string conf = Path.Combine(Dir, "b.conf");
-        File.WriteAllText(conf, $"[Interface]\nPrivateKey = {KeyB}\nListenPort = 51820\n\n[Peer]\nPublicKey = {PubA}\nEndpoint = 192.0.2.1:51820\nAllowedIPs = 10.77.0.1/32\n");
+        File.WriteAllText(conf, $"[Interface]\nPrivateKey = {KeyB}\nListenPort = 51820\n\n[Peer]\nPublicKey = {peerPublicKey ?? PubA}\nEndpoint = 192.0.2.1:51820\nAllowedIPs = 10.77.0.1/32\n"
+            + (keepalive > 0 ? $"PersistentKeepalive = {keepalive}\n" : ""));
         B.Exec("wg", $"setconf {IfB} {conf}");
         B.Ip($"addr add 10.77.0.2/24 dev {IfB}");
         B.Ip($"addr add 10.78.0.1/24 dev {IfB}");
