@@ -35,6 +35,36 @@ public sealed class UdpBindTests
     }
 
     /// <summary>
+    /// Issue 20: a flood of handshake-type datagrams that nobody reads fills the handshake socket's buffer and dies
+    /// there (counted), while transport messages (type 4) sent after it all arrive: they have a socket of their own,
+    /// chosen by the kernel from the first payload byte. With one socket they were lost with the flood.
+    /// </summary>
+    [RootFact]
+    public void A_handshake_flood_fills_its_own_socket_and_transport_messages_sent_after_it_all_arrive()
+    {
+        using var ns = Netns.Create("udpsteer");
+        using UdpBind receiver = ns.Run(() => UdpBind.Open(0, offload: false));
+        using UdpBind sender = ns.Run(() => UdpBind.Open(0, offload: false));
+        Assert.True(receiver.HasHandshakeSockets);
+        PacketBuffer Message(int type, int id, int size)
+        {
+            var p = Datagram(At("127.0.0.1", receiver.Port), id, size);
+            p.Payload[0] = (byte)type; // the id's low byte is the type byte
+            return p;
+        }
+        const int flood = 40_000, transports = 50;
+        for (int start = 0; start < flood; start += 100)
+            sender.Send(Enumerable.Range(start, 100).Select(i => Message(1 + i % 3, i, 148)).ToArray());
+        Assert.True(receiver.KernelReceiveDrops > 1000, $"only {receiver.KernelReceiveDrops} of {flood} handshake datagrams dropped");
+        Assert.Equal(transports, sender.Send(Enumerable.Range(0, transports).Select(i => Message(4, i << 8, 100)).ToArray()));
+
+        var read = ReceiveAll(receiver, flood + transports, timeoutMs: 3000);
+        var data = read.Where(r => (r.Id & 0xff) == 4).Select(r => r.Id >> 8).ToList();
+        Assert.Equal(Enumerable.Range(0, transports), data.Order());
+        Assert.Equal(flood + transports, read.Count + receiver.KernelReceiveDrops);
+    }
+
+    /// <summary>
     /// A receiver that falls behind loses datagrams in the kernel, at its socket: the bind reports them (SO_MEMINFO's
     /// sk_drops), so the device can count them. 20,000 datagrams of 1,400 bytes (28 MB) against a 7 MiB buffer
     /// nobody reads: thousands must be dropped, and every one of them sent is either read afterwards or counted.

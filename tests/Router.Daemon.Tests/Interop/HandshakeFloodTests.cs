@@ -92,6 +92,97 @@ public sealed class HandshakeFloodTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// Initiations with a valid mac1 (the attacker knows the responder's public key; random otherwise, so each costs
+    /// a Diffie-Hellman unless a cookie is demanded) as fast as two sender threads go from 150 addresses, while the
+    /// established tunnel is pinged: handshake work must not starve it. Then a fresh handshake during the flood
+    /// (through the cookie round trip: one REKEY_TIMEOUT).
+    /// </summary>
+    [RootFact]
+    public void AValidMac1FloodLeavesTheEstablishedTunnelAnswering()
+    {
+        var routerd = Flood(useRouterd: true);
+        var wgGo = Environment.GetEnvironmentVariable("H20A_ONLY_ROUTERD") is null ? Flood(useRouterd: false) : routerd;
+        output.WriteLine($"valid-mac1 initiations from {Sources} addresses, two senders at full speed, {FloodTime.TotalSeconds:0} s; ping every 0.1 s through the established tunnel:");
+        output.WriteLine($"  routerd      {routerd}");
+        output.WriteLine($"  wireguard-go {wgGo}");
+        output.WriteLine($"load average {File.ReadAllText("/proc/loadavg").Trim()}");
+
+        Assert.True(routerd.Alive, "routerd died during the flood");
+        Assert.True(routerd.During, "the flood ended before the fresh handshake did");
+        Assert.True(routerd.Rate >= 5_000, $"the flooder reached only {routerd.Rate:0} initiations/s");
+        // Bounds for a loaded 2-core machine where the flooder and wireguard-go share the cores with routerd.
+        Assert.True(routerd.Loss <= 10, $"ping loss {routerd.Loss}% through the established tunnel during the flood");
+        Assert.True(routerd.Fresh < 16, $"a fresh handshake took {routerd.Fresh:0.0} s during the flood (one cookie round trip: 5 s)");
+    }
+
+    private static readonly TimeSpan FloodTime = TimeSpan.FromSeconds(30); // at most: it stops once the fresh handshake is done
+
+    private sealed record FloodFigures(double Rate, double Loss, string Rtt, double Fresh, double CpuPercent, long KernelDrops, string Drops, bool During, bool Alive)
+    {
+        public override string ToString() =>
+            $"{Rate:0} initiations/s sent; ping loss {Loss}%, rtt min/avg/max {Rtt} ms; fresh handshake {Fresh * 1000:0} ms; " +
+            $"responder CPU {CpuPercent:0}% of a core; socket buffer drops {KernelDrops}{(Drops.Length > 0 ? "; drops " + Drops : "")}" +
+            (During ? "" : "; THE FLOOD ENDED FIRST") + (Alive ? "" : "; THE RESPONDER DIED");
+    }
+
+    private FloodFigures Flood(bool useRouterd)
+    {
+        using var rig = new FirmwareRig();
+        string metrics = Path.Combine(rig.Dir, "metrics.sock");
+        StartResponder(rig, useRouterd, metrics);
+        int pid = useRouterd ? rig.Routerd!.Id : rig.Processes[0].Id; // ip netns exec execs the program: same pid
+        using var flooder = OpenFlooder(rig, validMac1: true);
+        FloodTests.Figures? before = useRouterd ? FloodTests.Snapshot(rig, metrics, pid) : null;
+        long kernelBefore = RcvbufErrors(rig), cpuBefore = CpuTicks(pid);
+
+        using var stop = new CancellationTokenSource();
+        var watch = Stopwatch.StartNew();
+        var floods = Enumerable.Range(0, 2).Select(_ => Task.Run(() => flooder.Run(FloodTime, 0, int.MaxValue, stop.Token))).ToArray();
+        try
+        {
+            Thread.Sleep(1500); // the queue fills, cookies are demanded
+            string ping = rig.B.Exec("ping", "-q -i 0.1 -c 60 -W 1 10.77.0.1"); // 6 s
+            double fresh = FloodTests.Rehandshake(rig);
+            bool during = floods.All(f => !f.IsCompleted);
+            double seconds = watch.Elapsed.TotalSeconds;
+            long sent = flooder.InitiationsSent;
+            double cpu = (CpuTicks(pid) - cpuBefore) / seconds; // USER_HZ = 100: ticks per second = percent
+            long kernel = RcvbufErrors(rig) - kernelBefore;
+            stop.Cancel();
+            Task.WaitAll(floods);
+            var (loss, rtt) = FloodTests.ParsePing(ping);
+            string drops = "";
+            if (before is not null)
+            {
+                var after = FloodTests.Settled(rig, metrics, pid, before);
+                drops = string.Join(", ", after.Drops.Where(d => d.Value != before.Drop(d.Key)).Select(d => $"{d.Key} +{d.Value - before.Drop(d.Key)}"));
+            }
+            bool alive = useRouterd ? !rig.Routerd!.HasExited : !rig.Processes[0].HasExited;
+            return new FloodFigures(sent / seconds, loss, rtt, fresh, cpu, kernel, drops, during, alive);
+        }
+        finally
+        {
+            stop.Cancel();
+            Task.WaitAll(floods);
+        }
+    }
+
+    private static long CpuTicks(int pid)
+    {
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture); // utime, stime
+    }
+
+    /// <summary>Udp: RcvbufErrors in A, where the responder's socket is the only one the flood reaches.</summary>
+    private static long RcvbufErrors(FirmwareRig rig)
+    {
+        string[] snmp = rig.A.Exec("cat", "/proc/net/snmp").Split('\n').Where(l => l.StartsWith("Udp:", StringComparison.Ordinal)).ToArray();
+        string[] names = snmp[0].Split(' '), values = snmp[1].Split(' ');
+        return long.Parse(values[Array.IndexOf(names, "RcvbufErrors")], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
     /// The responder in A: routerd run (metrics on a unix socket) or wireguard-go with the same key and addresses;
     /// wireguard-go in B; the tunnel answers before the flood starts.
     /// </summary>
