@@ -375,6 +375,8 @@ public sealed unsafe partial class UdpBind : IBind
         {
             // Under load datagrams are already queued: try the sockets that were readable last time before polling.
             int ready = _lastReadable;
+            if ((ready & 12) != 0)
+                ready |= (_v4 is null ? 0 : 1) | (_v6 is null ? 0 : 2); // a handshake flood never ends this loop: look at the data too
             if (ready != 0)
             {
                 int early = ReceiveReady(ready, v4, v6, packets);
