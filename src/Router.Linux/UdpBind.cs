@@ -186,14 +186,11 @@ public sealed unsafe partial class UdpBind : IBind
             SafeFd? v4 = null, v6 = null, h4 = null, h6 = null;
             try
             {
+                // Plain binds first: they say whether the port is taken (with SO_REUSEPORT another root process's
+                // socket could share it silently), and pick one for port 0 that nobody shares.
                 ushort actual = port;
-                if (port != 0)
-                {
-                    // SO_REUSEPORT would let a second routerd share a taken port: a plain bind first says it is taken.
-                    ushort probe = port;
-                    OpenSocket(AF_INET, ref probe, reusePort: false, 0)?.Dispose();
-                    OpenSocket(AF_INET6, ref probe, reusePort: false, 0)?.Dispose();
-                }
+                OpenSocket(AF_INET, ref actual, reusePort: false, 0)?.Dispose();
+                OpenSocket(AF_INET6, ref actual, reusePort: false, 0)?.Dispose();
                 v4 = OpenSocket(AF_INET, ref actual, reusePort: true, SocketBufferSize);
                 v6 = OpenSocket(AF_INET6, ref actual, reusePort: true, SocketBufferSize);
                 if (v4 is null && v6 is null)

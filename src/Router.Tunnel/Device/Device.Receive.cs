@@ -34,30 +34,37 @@ public sealed partial class Device
         Outbox outbox = _udpOutbox;
         long now = _clock.Now;
         bool queued = false, transport = false, holding = false;
-        // Handshakes and cookie replies go to the handshake queue under its own lock: however many there are, they
-        // cost the device lock nothing, and the transport messages of the read never wait behind them.
-        for (int i = 0; i < datagrams.Length; i++)
+        // Handshakes and cookie replies go to the handshake queue under its own lock, taken only when the read has
+        // one: however many there are, they cost the device lock nothing, and the read's transport messages never
+        // wait behind them.
+        try
         {
-            PacketBuffer datagram = datagrams[i];
-            if (!Messages.TryClassify(datagram.Payload, out MessageType type, out DropReason reason))
+            for (int i = 0; i < datagrams.Length; i++)
             {
-                _drops.Increment(reason);
-                continue;
+                PacketBuffer datagram = datagrams[i];
+                if (!Messages.TryClassify(datagram.Payload, out MessageType type, out DropReason reason))
+                {
+                    _drops.Increment(reason);
+                    continue;
+                }
+                if (type == MessageType.Transport)
+                {
+                    transport = true;
+                    continue;
+                }
+                if (!holding)
+                {
+                    _handshakeLock.Enter();
+                    holding = true;
+                }
+                queued |= QueueHandshake(datagram, type, now, outbox);
             }
-            if (type == MessageType.Transport)
-            {
-                transport = true;
-                continue;
-            }
-            if (!holding)
-            {
-                _handshakeLock.Enter(); // malformed input never throws, so no try/finally on this path
-                holding = true;
-            }
-            queued |= QueueHandshake(datagram, type, now, outbox);
         }
-        if (holding)
-            _handshakeLock.Exit();
+        finally
+        {
+            if (holding)
+                _handshakeLock.Exit();
+        }
 
         if (transport)
         {
