@@ -35,6 +35,22 @@ public sealed class UdpBindTests
     }
 
     /// <summary>
+    /// The bind's sockets share their port through SO_REUSEPORT, yet a second bind on it (another routerd, or any
+    /// process) still fails with EADDRINUSE, and the first keeps receiving.
+    /// </summary>
+    [RootFact]
+    public void A_second_bind_on_a_taken_port_fails_although_the_sockets_reuse_it()
+    {
+        using var ns = Netns.Create("udptaken");
+        using UdpBind first = ns.Run(() => UdpBind.Open(0, offload: false));
+        var e = Assert.Throws<AggregateException>(() => ns.Run(() => UdpBind.Open(first.Port, offload: false)));
+        Assert.Equal(98, Assert.IsType<System.ComponentModel.Win32Exception>(e.InnerException).NativeErrorCode); // EADDRINUSE
+        using UdpBind sender = ns.Run(() => UdpBind.Open(0, offload: false));
+        Assert.Equal(2, sender.Send([Datagram(At("127.0.0.1", first.Port), 4), Datagram(At("::1", first.Port), 1)]));
+        Assert.Equal(2, ReceiveAll(first, 2).Count);
+    }
+
+    /// <summary>
     /// Issue 20: a flood of handshake-type datagrams that nobody reads fills the handshake socket's buffer and dies
     /// there (counted), while transport messages (type 4) sent after it all arrive: they have a socket of their own,
     /// chosen by the kernel from the first payload byte. With one socket they were lost with the flood.
