@@ -9,7 +9,8 @@ using static Router.Linux.Interop.Socket;
 namespace Router.Linux;
 
 /// <summary>
-/// The outer UDP side: one IPv4 and one IPv6-only socket on the same port, moved in batches with recvmmsg/sendmmsg.
+/// The outer UDP side: one IPv4 and one IPv6-only socket on the same port, moved in batches with recvmmsg/sendmmsg,
+/// each with a twin that takes every datagram that is not a transport message (UdpBind.Steering.cs).
 /// Each received datagram carries the local address it arrived on (IP_PKTINFO / IPV6_RECVPKTINFO) in its endpoint,
 /// and replies are sent from that address ("sticky" source, as the kernel implementation does). When the pinned
 /// source is gone (EINVAL / EADDRNOTAVAIL), the datagram is sent again without it, the buffer's endpoint is
@@ -79,7 +80,7 @@ public sealed unsafe partial class UdpBind : IBind
         get
         {
             // The kernel's counts only grow; a read that raced with Dispose (0) must not lower the kept value.
-            long now = _closed ? 0 : SocketDrops(_v4) + SocketDrops(_v6);
+            long now = _closed ? 0 : SocketDrops(_v4) + SocketDrops(_v6) + SocketDrops(_handshake4) + SocketDrops(_handshake6);
             long kept = Volatile.Read(ref _lastKernelDrops);
             while (now > kept && Interlocked.CompareExchange(ref _lastKernelDrops, now, kept) is long seen && seen != kept)
                 kept = seen;
@@ -131,10 +132,16 @@ public sealed unsafe partial class UdpBind : IBind
     /// <summary>Datagrams that arrived coalesced by GRO and were split (both sockets).</summary>
     public long CoalescedReceives => (_gro4?.CoalescedDatagrams ?? 0) + (_gro6?.CoalescedDatagrams ?? 0);
 
-    private UdpBind(SafeFd? v4, SafeFd? v6, SafeFd wake, ushort port, int batchSize, bool offload)
+    private UdpBind(SafeFd? v4, SafeFd? v6, SafeFd? handshake4, SafeFd? handshake6, SafeFd wake, ushort port, int batchSize, bool offload)
     {
         _v4 = v4;
         _v6 = v6;
+        _handshake4 = handshake4;
+        _handshake6 = handshake6;
+        if (handshake4 is not null)
+            _receiveHandshake4 = new ReceiveVectors(HandshakesPerRead);
+        if (handshake6 is not null)
+            _receiveHandshake6 = new ReceiveVectors(HandshakesPerRead);
         _wake = wake;
         Port = port;
         BatchSize = batchSize;
@@ -176,35 +183,48 @@ public sealed unsafe partial class UdpBind : IBind
         // With port 0 the IPv4 choice can be taken for IPv6 already; try again with another (as wireguard-go does).
         for (int attempt = 0; ; attempt++)
         {
-            SafeFd? v4 = null, v6 = null;
+            SafeFd? v4 = null, v6 = null, h4 = null, h6 = null;
             try
             {
+                // Plain binds first: they say whether the port is taken (with SO_REUSEPORT another root process's
+                // socket could share it silently), and pick one for port 0 that nobody shares.
                 ushort actual = port;
-                v4 = OpenSocket(AF_INET, ref actual);
-                v6 = OpenSocket(AF_INET6, ref actual);
+                OpenSocket(AF_INET, ref actual, reusePort: false, 0)?.Dispose();
+                OpenSocket(AF_INET6, ref actual, reusePort: false, 0)?.Dispose();
+                v4 = OpenSocket(AF_INET, ref actual, reusePort: true, SocketBufferSize);
+                v6 = OpenSocket(AF_INET6, ref actual, reusePort: true, SocketBufferSize);
                 if (v4 is null && v6 is null)
                     throw OsError.Of(Errno.EADDRNOTAVAIL, "neither IPv4 nor IPv6 is available");
+                h4 = v4 is null ? null : OpenHandshakeSocket(AF_INET, actual, v4);
+                h6 = v6 is null ? null : OpenHandshakeSocket(AF_INET6, actual, v6);
                 int wake = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
                 if (wake < 0)
                     throw OsError.Of(Marshal.GetLastPInvokeError(), "eventfd");
-                return new UdpBind(v4, v6, new SafeFd(wake), actual, batchSize, wantOffload);
+                return new UdpBind(v4, v6, h4, h6, new SafeFd(wake), actual, batchSize, wantOffload);
             }
             catch (Win32Exception e) when (port == 0 && e.NativeErrorCode == Errno.EADDRINUSE && attempt < 100)
             {
                 v4?.Dispose();
                 v6?.Dispose();
+                h4?.Dispose();
+                h6?.Dispose();
             }
             catch
             {
                 v4?.Dispose();
                 v6?.Dispose();
+                h4?.Dispose();
+                h6?.Dispose();
                 throw;
             }
         }
     }
 
-    /// <summary>Opens and binds one socket; null when the family is not supported on this host.</summary>
-    private static SafeFd? OpenSocket(int family, ref ushort port)
+    /// <summary>
+    /// Opens and binds one socket (buffers of <paramref name="bufferSize"/> bytes, 0: the system's); null when the
+    /// family is not supported on this host.
+    /// </summary>
+    private static SafeFd? OpenSocket(int family, ref ushort port, bool reusePort, int bufferSize)
     {
         int fd = Create(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
@@ -217,8 +237,13 @@ public sealed unsafe partial class UdpBind : IBind
         var handle = new SafeFd(fd);
         try
         {
-            SetBuffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
-            SetBuffer(fd, SO_SNDBUFFORCE, SO_SNDBUF);
+            if (bufferSize > 0)
+            {
+                SetBuffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, bufferSize);
+                SetBuffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, bufferSize);
+            }
+            if (reusePort)
+                Check(SetInt(fd, SOL_SOCKET, SO_REUSEPORT, 1), "SO_REUSEPORT");
             int rc;
             if (family == AF_INET)
             {
@@ -259,11 +284,11 @@ public sealed unsafe partial class UdpBind : IBind
         }
     }
 
-    private static void SetBuffer(int fd, int forced, int plain)
+    private static void SetBuffer(int fd, int forced, int plain, int size)
     {
         // FORCE needs CAP_NET_ADMIN; without it the plain option is capped at net.core.[rw]mem_max.
-        if (SetInt(fd, SOL_SOCKET, forced, SocketBufferSize) != 0)
-            SetInt(fd, SOL_SOCKET, plain, SocketBufferSize);
+        if (SetInt(fd, SOL_SOCKET, forced, size) != 0)
+            SetInt(fd, SOL_SOCKET, plain, size);
     }
 
     private static void Check(int rc, string what)
@@ -275,7 +300,7 @@ public sealed unsafe partial class UdpBind : IBind
     /// <summary>Sets the fwmark on both sockets (0 clears it). Needs CAP_NET_ADMIN.</summary>
     public void SetMark(uint mark)
     {
-        foreach (SafeFd? socket in (ReadOnlySpan<SafeFd?>)[_v4, _v6])
+        foreach (SafeFd? socket in (ReadOnlySpan<SafeFd?>)[_v4, _v6, _handshake4, _handshake6])
             if (socket is not null)
                 Check(SetInt(socket.Fd, SOL_SOCKET, SO_MARK, (int)mark), "SO_MARK");
         Volatile.Write(ref _mark, mark);
@@ -301,11 +326,13 @@ public sealed unsafe partial class UdpBind : IBind
     {
         if (packets.IsEmpty || _closed)
             return 0;
-        bool r4 = false, r6 = false, rw = false;
+        bool r4 = false, r6 = false, rw = false, h4 = false, h6 = false;
         try
         {
             _v4?.DangerousAddRef(ref r4);
             _v6?.DangerousAddRef(ref r6);
+            _handshake4?.DangerousAddRef(ref h4);
+            _handshake6?.DangerousAddRef(ref h6);
             _wake.DangerousAddRef(ref rw);
             return ReceiveCore(packets);
         }
@@ -317,6 +344,10 @@ public sealed unsafe partial class UdpBind : IBind
         {
             if (rw)
                 _wake.DangerousRelease();
+            if (h6)
+                _handshake6!.DangerousRelease();
+            if (h4)
+                _handshake4!.DangerousRelease();
             if (r6)
                 _v6!.DangerousRelease();
             if (r4)
@@ -335,45 +366,58 @@ public sealed unsafe partial class UdpBind : IBind
         if (pending > 0)
             return pending;
 
-        Libc.PollFd* fds = stackalloc Libc.PollFd[3];
+        Libc.PollFd* fds = stackalloc Libc.PollFd[5];
         int v4 = _v4?.Fd ?? -1, v6 = _v6?.Fd ?? -1;
         while (true)
         {
             // Under load datagrams are already queued: try the sockets that were readable last time before polling.
             int ready = _lastReadable;
+            if ((ready & 12) != 0)
+                ready |= (_v4 is null ? 0 : 1) | (_v6 is null ? 0 : 2); // a handshake flood never ends this loop: look at the data too
             if (ready != 0)
             {
-                int early = 0;
-                if ((ready & 1) != 0)
-                    early += ReceiveBatch(v4, _receive4, _gro4, packets);
-                if ((ready & 2) != 0 && early < packets.Length)
-                    early += ReceiveBatch(v6, _receive6, _gro6, packets[early..]);
+                int early = ReceiveReady(ready, v4, v6, packets);
                 if (early > 0)
                     return early;
                 _lastReadable = 0;
             }
-            // poll ignores negative descriptors, so a missing family costs nothing.
+            // poll ignores negative descriptors, so a missing family (or handshake socket) costs nothing.
             fds[0] = new Libc.PollFd { Fd = v4, Events = Libc.POLLIN };
             fds[1] = new Libc.PollFd { Fd = v6, Events = Libc.POLLIN };
-            fds[2] = new Libc.PollFd { Fd = _wake.Fd, Events = Libc.POLLIN };
-            if (Libc.Poll(fds, 3, -1) < 0)
+            fds[2] = new Libc.PollFd { Fd = _handshake4?.Fd ?? -1, Events = Libc.POLLIN };
+            fds[3] = new Libc.PollFd { Fd = _handshake6?.Fd ?? -1, Events = Libc.POLLIN };
+            fds[4] = new Libc.PollFd { Fd = _wake.Fd, Events = Libc.POLLIN };
+            if (Libc.Poll(fds, 5, -1) < 0)
             {
                 if (Marshal.GetLastPInvokeError() == Errno.EINTR)
                     continue;
                 Interlocked.Increment(ref _receiveErrors);
                 return 0;
             }
-            if (_closed || fds[2].Revents != 0)
+            if (_closed || fds[4].Revents != 0)
                 return 0;
-            int count = 0;
-            if (fds[0].Revents != 0)
-                count += ReceiveBatch(v4, _receive4, _gro4, packets);
-            if (fds[1].Revents != 0 && count < packets.Length)
-                count += ReceiveBatch(v6, _receive6, _gro6, packets[count..]);
-            _lastReadable = (fds[0].Revents != 0 ? 1 : 0) | (fds[1].Revents != 0 ? 2 : 0);
+            ready = 0;
+            for (int i = 0; i < 4; i++)
+                ready |= fds[i].Revents != 0 ? 1 << i : 0;
+            _lastReadable = ready;
+            int count = ReceiveReady(ready, v4, v6, packets);
             if (count > 0)
                 return count;
         }
+    }
+
+    /// <summary>
+    /// Reads the sockets flagged in <paramref name="ready"/> (1, 2: data v4, v6; 4, 8: handshake v4, v6): a few
+    /// handshake datagrams first, then the data sockets into the rest of the batch.
+    /// </summary>
+    private int ReceiveReady(int ready, int v4, int v6, Span<PacketBuffer> packets)
+    {
+        int count = (ready & 12) != 0 ? ReceiveHandshakes(ready, packets) : 0;
+        if ((ready & 1) != 0 && count < packets.Length)
+            count += ReceiveBatch(v4, _receive4, _gro4, packets[count..]);
+        if ((ready & 2) != 0 && count < packets.Length)
+            count += ReceiveBatch(v6, _receive6, _gro6, packets[count..]);
+        return count;
     }
 
     private int ReceiveBatch(int fd, ReceiveVectors? vectors, UdpGroReader? gro, Span<PacketBuffer> packets)
@@ -505,6 +549,8 @@ public sealed unsafe partial class UdpBind : IBind
         }
         _v4?.Dispose();
         _v6?.Dispose();
+        _handshake4?.Dispose();
+        _handshake6?.Dispose();
         _wake.Dispose();
     }
 

@@ -36,8 +36,13 @@ public enum DropReason
     InterfaceDown,
     /// <summary>The crypto pipeline was full: the read was dropped so that queues stay short and TCP backs off.</summary>
     QueueFull,
-    /// <summary>A handshake message with valid mac1 and mac2 found the handshake queue full, its reserve included.</summary>
+    /// <summary>
+    /// Shed at the handshake queue: a handshake with valid mac1 and mac2 found it full, its reserve included, or a
+    /// cookie reply found it at the reserve.
+    /// </summary>
     HandshakeQueueFull,
+    /// <summary>Under load without a valid mac2, from a source that already had its share of cookie replies (20/s, burst 5).</summary>
+    CookieReplyLimited,
     /// <summary>
     /// Lost at the UDP socket before routerd read it: the socket's receive buffer was full (routerd fell behind the
     /// wire), or the datagram was corrupt or too large. Device-wide, counted by the kernel (SO_MEMINFO) and the bind.

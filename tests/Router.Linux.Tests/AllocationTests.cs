@@ -32,6 +32,7 @@ public sealed class AllocationTests(ITestOutputHelper output)
             for (int i = 0; i < outgoing.Length; i++)
             {
                 outgoing[i].Length = 1400;
+                outgoing[i].Payload[0] = 4; // a transport message: the data socket (GRO); the others take the plain path
                 outgoing[i].Endpoint = i % 2 == 0 ? to4 : to6;
             }
             PacketBuffer[] incoming = Buffers(UdpBind.DefaultBatchSize, 2048);

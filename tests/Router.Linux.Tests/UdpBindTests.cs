@@ -35,6 +35,52 @@ public sealed class UdpBindTests
     }
 
     /// <summary>
+    /// The bind's sockets share their port through SO_REUSEPORT, yet a second bind on it (another routerd, or any
+    /// process) still fails with EADDRINUSE, and the first keeps receiving.
+    /// </summary>
+    [RootFact]
+    public void A_second_bind_on_a_taken_port_fails_although_the_sockets_reuse_it()
+    {
+        using var ns = Netns.Create("udptaken");
+        using UdpBind first = ns.Run(() => UdpBind.Open(0, offload: false));
+        var e = Assert.Throws<AggregateException>(() => ns.Run(() => UdpBind.Open(first.Port, offload: false)));
+        Assert.Equal(98, Assert.IsType<System.ComponentModel.Win32Exception>(e.InnerException).NativeErrorCode); // EADDRINUSE
+        using UdpBind sender = ns.Run(() => UdpBind.Open(0, offload: false));
+        Assert.Equal(2, sender.Send([Datagram(At("127.0.0.1", first.Port), 4), Datagram(At("::1", first.Port), 1)]));
+        Assert.Equal(2, ReceiveAll(first, 2).Count);
+    }
+
+    /// <summary>
+    /// Issue 20: a flood of handshake-type datagrams that nobody reads fills the handshake socket's buffer and dies
+    /// there (counted), while transport messages (type 4) sent after it all arrive: they have a socket of their own,
+    /// chosen by the kernel from the first payload byte. With one socket they were lost with the flood.
+    /// </summary>
+    [RootFact]
+    public void A_handshake_flood_fills_its_own_socket_and_transport_messages_sent_after_it_all_arrive()
+    {
+        using var ns = Netns.Create("udpsteer");
+        using UdpBind receiver = ns.Run(() => UdpBind.Open(0, offload: false));
+        using UdpBind sender = ns.Run(() => UdpBind.Open(0, offload: false));
+        Assert.True(receiver.HasHandshakeSockets);
+        PacketBuffer Message(int type, int id, int size)
+        {
+            var p = Datagram(At("127.0.0.1", receiver.Port), id, size);
+            p.Payload[0] = (byte)type; // the id's low byte is the type byte
+            return p;
+        }
+        const int flood = 40_000, transports = 50;
+        for (int start = 0; start < flood; start += 100)
+            sender.Send(Enumerable.Range(start, 100).Select(i => Message(1 + i % 3, i, 148)).ToArray());
+        Assert.True(receiver.KernelReceiveDrops > 1000, $"only {receiver.KernelReceiveDrops} of {flood} handshake datagrams dropped");
+        Assert.Equal(transports, sender.Send(Enumerable.Range(0, transports).Select(i => Message(4, i << 8, 100)).ToArray()));
+
+        var read = ReceiveAll(receiver, flood + transports, timeoutMs: 3000);
+        var data = read.Where(r => (r.Id & 0xff) == 4).Select(r => r.Id >> 8).ToList();
+        Assert.Equal(Enumerable.Range(0, transports), data.Order());
+        Assert.Equal(flood + transports, read.Count + receiver.KernelReceiveDrops);
+    }
+
+    /// <summary>
     /// A receiver that falls behind loses datagrams in the kernel, at its socket: the bind reports them (SO_MEMINFO's
     /// sk_drops), so the device can count them. 20,000 datagrams of 1,400 bytes (28 MB) against a 7 MiB buffer
     /// nobody reads: thousands must be dropped, and every one of them sent is either read afterwards or counted.

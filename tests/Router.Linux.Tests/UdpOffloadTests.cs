@@ -19,8 +19,11 @@ public sealed partial class UdpOffloadTests
     {
         var bytes = new byte[size];
         new Random(id).NextBytes(bytes);
-        if (size >= 4)
-            BitConverter.TryWriteBytes(bytes, id);
+        if (size >= 8)
+        {
+            BitConverter.TryWriteBytes(bytes, 4u); // a transport message's type: the data socket's, where GRO is on
+            BitConverter.TryWriteBytes(bytes.AsSpan(4), id);
+        }
         return bytes;
     }
 

@@ -209,4 +209,30 @@ public sealed class DeviceDosTests
         Assert.Equal(5, net.B.Drops[DropReason.RateLimited]); // burst 5: one consumed, four replays; the rest limited
         Assert.Equal(4, net.B.Drops[DropReason.HandshakeReplay]);
     }
+
+    [Fact]
+    public void CookieRepliesAreLimitedPerSourceAndSpareOthers()
+    {
+        // Under load every initiation without mac2 earns a cookie reply, but one source gets at most its burst (5)
+        // and then 20 a second: a flood from few addresses cannot buy a reply per packet, and another source's
+        // initiation in the same instant still gets its reply.
+        using var net = new TwoDevices();
+        net.B.ForceUnderLoad = true;
+        Endpoint flooder = Endpoint.FromBytes([203, 0, 113, 7], 1000);
+        for (int i = 0; i < 50; i++)
+            net.Deliver(InitiationWithValidMac1(net.KeyB), flooder, ToB);
+        Assert.Equal(5, net.CountSent(MessageType.CookieReply));
+        Assert.Equal(45, net.B.Drops[DropReason.CookieReplyLimited]);
+
+        net.SendFromA(Ip.V4("10.0.0.1", "10.0.0.2"));
+        net.Pump();
+        Assert.Equal(6, net.B.Drops[DropReason.CookieRequired]); // A's initiation got its cookie reply
+        Assert.Equal(0, net.A.Drops[DropReason.BadCookieReply]);
+
+        net.Clock.Advance(TimeSpan.FromSeconds(1)); // 20 more tokens (capped at the burst of 5)
+        for (int i = 0; i < 50; i++)
+            net.Deliver(InitiationWithValidMac1(net.KeyB), flooder, ToB);
+        Assert.Equal(5 + 1 + 5, net.CountSent(MessageType.CookieReply)); // the log keeps all
+        Assert.Equal(90, net.B.Drops[DropReason.CookieReplyLimited]);
+    }
 }

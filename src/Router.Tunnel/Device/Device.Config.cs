@@ -188,7 +188,8 @@ public sealed partial class Device
     private void SetPrivateKey(in Key32 privateKey)
     {
         _noise.SetPrivateKey(privateKey);
-        _cookieChecker.SetPublicKey(_noise.StaticPublic);
+        lock (_handshakeLock)
+            _cookieChecker.SetPublicKey(_noise.StaticPublic);
         PublicKey? ours = _noise.HasIdentity ? new PublicKey(_noise.StaticPublic) : null;
         if (ours is { } self && _peers.Find(self) is { } mirror)
         {

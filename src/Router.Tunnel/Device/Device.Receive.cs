@@ -9,9 +9,9 @@ namespace Router.Tunnel;
 // Inbound (kernel receive.c, wireguard-go receive.go):
 //
 //   UDP batch -> type and exact size
-//     1, 2 -> mac1 (always) -> handshake queue (its depth is the load: Device.Handshakes.cs)
-//          -> under load: mac2 or cookie reply, then per-source rate limit -> Noise -> reply/session
-//     3    -> index -> that peer's cookie generator
+//     1, 2 -> mac1 (always) -> handshake queue (its depth is the load: Device.Handshakes.cs), without the device lock
+//          -> worker: under load, mac2 or cookie reply, then per-source rate limit -> Noise -> reply/session
+//     3    -> handshake queue -> worker: index -> that peer's cookie generator
 //     4    -> index -> keypair (not expired) -> Open in place -> replay window -> roam, confirm next keypair
 //          -> inner source must be the peer's allowed IP -> TUN batch
 public sealed partial class Device
@@ -24,7 +24,7 @@ public sealed partial class Device
     public void HandleDatagrams(ReadOnlySpan<PacketBuffer> datagrams) => ClassifyDatagrams(datagrams, null);
 
     /// <summary>
-    /// Handles handshakes and cookie replies here; transport messages are opened here without <paramref name="batch"/>,
+    /// Queues handshakes and cookie replies for the handshake worker; transport messages are opened here without <paramref name="batch"/>,
     /// or become its jobs (threaded mode: <paramref name="datagrams"/> = its leading buffers) for a crypto worker,
     /// with the replay check and delivery after decryption in <see cref="DrainReceived"/>.
     /// </summary>
@@ -32,76 +32,73 @@ public sealed partial class Device
     private void ClassifyDatagrams(ReadOnlySpan<PacketBuffer> datagrams, CryptoBatch? batch, bool pipelineFull = false)
     {
         Outbox outbox = _udpOutbox;
-        bool queued = false;
-        lock (_lock)
+        long now = _clock.Now;
+        bool queued = false, transport = false, holding = false;
+        // Handshakes and cookie replies go to the handshake queue under its own lock, taken only when the read has
+        // one: however many there are, they cost the device lock nothing, and the read's transport messages never
+        // wait behind them.
+        try
         {
-            long now = _clock.Now;
             for (int i = 0; i < datagrams.Length; i++)
             {
                 PacketBuffer datagram = datagrams[i];
-                ReadOnlySpan<byte> message = datagram.Payload;
-                if (!Messages.TryClassify(message, out MessageType type, out DropReason reason))
+                if (!Messages.TryClassify(datagram.Payload, out MessageType type, out DropReason reason))
                 {
                     _drops.Increment(reason);
                     continue;
                 }
-                switch (type)
+                if (type == MessageType.Transport)
                 {
-                    case MessageType.Transport when pipelineFull:
+                    transport = true;
+                    continue;
+                }
+                if (!holding)
+                {
+                    _handshakeLock.Enter();
+                    holding = true;
+                }
+                queued |= QueueHandshake(datagram, type, now, outbox);
+            }
+        }
+        finally
+        {
+            if (holding)
+                _handshakeLock.Exit();
+        }
+
+        if (transport)
+        {
+            lock (_lock)
+            {
+                for (int i = 0; i < datagrams.Length; i++)
+                {
+                    if (!Messages.TryClassify(datagrams[i].Payload, out MessageType type, out _) || type != MessageType.Transport)
+                        continue; // counted or queued above
+                    if (pipelineFull)
                         _drops.Increment(DropReason.QueueFull);
-                        break;
-                    case MessageType.Transport:
-                        ReceiveTransport(datagram, i, batch, now, outbox);
-                        break;
-                    case MessageType.CookieReply:
-                        ReceiveCookieReply(message);
-                        break;
-                    default:
-                        queued |= QueueHandshake(datagram, now, outbox);
-                        break;
+                    else
+                        ReceiveTransport(datagrams[i], i, batch, now, outbox);
                 }
             }
-            if (queued && !_handshakeThreadRunning)
-                ProcessHandshakes(int.MaxValue, now, outbox); // deterministic mode: the batch's backlog, worked off here
         }
         if (queued && _handshakeThreadRunning)
             _handshakesWaiting.Set();
+        else if (queued)
+            ProcessHandshakes(int.MaxValue, outbox); // deterministic mode: the batch's backlog, worked off here
         Flush(outbox);
     }
 
     /// <summary>
-    /// Works off up to <paramref name="limit"/> queued handshake messages, oldest first; true when the queue is
-    /// now empty. Needs the lock.
+    /// The Noise work of a handshake message admitted by <see cref="Admit"/>, or a cookie reply. Needs the lock.
     /// </summary>
-    private bool ProcessHandshakes(int limit, long now, Outbox outbox)
-    {
-        for (int i = 0; i < limit; i++)
-        {
-            if (_handshakes.Peek() is not { } message)
-                return true;
-            ReceiveHandshake(message, now, outbox); // judged with itself still counted in the queue, as the kernel does
-            _handshakes.RemoveHead();
-        }
-        return _handshakes.Count == 0;
-    }
-
     private void ReceiveHandshake(PacketBuffer datagram, long now, Outbox outbox)
     {
         ReadOnlySpan<byte> message = datagram.Payload;
         var type = (MessageType)Messages.ReadU32(message, 0);
-        if (IsUnderLoad(now))
+        if (type == MessageType.CookieReply)
         {
-            if (!_cookieChecker.CheckMac2(message, datagram.Endpoint))
-            {
-                SendCookieReply(message, type, datagram.Endpoint, outbox);
-                _drops.Increment(DropReason.CookieRequired);
-                return;
-            }
-            if (!_rateLimiter.Allow(datagram.Endpoint))
-            {
-                _drops.Increment(DropReason.RateLimited);
-                return;
-            }
+            ReceiveCookieReply(message);
+            return;
         }
 
         Peer? peer;
@@ -142,17 +139,6 @@ public sealed partial class Device
         peer.LastReceive = now;
         TimerAnyAuthenticatedPacketReceived(peer);
         TimerAnyAuthenticatedPacketTraversal(peer, now);
-    }
-
-    private void SendCookieReply(ReadOnlySpan<byte> message, MessageType type, in Endpoint source, Outbox outbox)
-    {
-        uint sender = Messages.ReadU32(message, type == MessageType.Initiation ? Messages.InitSender : Messages.RespSender);
-        PacketBuffer reply = _pool.Rent();
-        _cookieChecker.CreateReply(message, sender, source, reply.Data.AsSpan(PacketBuffer.Headroom, CookieReplySize));
-        reply.Length = CookieReplySize;
-        reply.Endpoint = source;
-        outbox.Send(reply);
-        outbox.Own(reply);
     }
 
     private void ReceiveCookieReply(ReadOnlySpan<byte> message)

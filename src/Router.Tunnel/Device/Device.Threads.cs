@@ -7,9 +7,10 @@ namespace Router.Tunnel;
 // do the AEAD outside it, and an in-order drain puts packets back on the wire / the TUN in the order they were read.
 //
 //   wg-tun-read     ITun.Read (batch) -> routing, counters, headers (lock) --+--> send ring (publish order)
-//   wg-udp-receive  IBind.Receive     -> mac1; index -> keypair (lock) ------+--> receive ring
-//                                        \--> handshake queue                 \--> work queue
-//   wg-handshake    handshake queue   -> cookies, Noise (lock) -> UDP send (Device.Handshakes.cs)
+//   wg-udp-receive  IBind.Receive     -> index -> keypair (lock) ------------+--> receive ring
+//                                        \--> mac1 -> handshake queue        \--> work queue
+//   wg-handshake    handshake queue (own lock) -> cookies, rate limits; Noise (lock, one message at a time)
+//                                      -> UDP send (Device.Handshakes.cs)
 //   wg-crypto-N     work queue -> Encrypt / Open each job -> release keypair refs -> mark batch done
 //                   -> drain the finished head of its ring:
 //                        send:    IBind.Send (sendmmsg) of the batch, in counter order

@@ -26,8 +26,10 @@ public sealed partial class Device : IDisposable
     private readonly Func<ushort, uint, IBind> _bindFactory;
     private readonly IClock _clock;
     private readonly NoiseProtocol _noise;
+    // Guarded by _handshakeLock (Device.Handshakes.cs), like the queue and the load clock below.
     private readonly CookieChecker _cookieChecker;
-    private readonly RateLimiter _rateLimiter;
+    private readonly RateLimiter _rateLimiter;         // handshakes with a valid mac2, under load
+    private readonly RateLimiter _cookieReplyLimiter;  // cookie replies we send, under load
     private readonly PeerTable _peers = new();
     private readonly AllowedIps<Peer> _allowedIps = new();
     private readonly PacketPool _pool = new();
@@ -42,7 +44,8 @@ public sealed partial class Device : IDisposable
     private ushort _listenPort;
     private uint _firewallMark;
 
-    // Handshakes with a valid mac1 wait here for the Noise work; its depth says whether the device is under load.
+    // Handshakes with a valid mac1 (and cookie replies) wait here for the handshake worker; the depth of its
+    // handshakes says whether the device is under load.
     private readonly HandshakeQueue _handshakes = new(ImplementationConstants.HandshakeQueueSize);
     private long _lastUnderLoad;
     private bool _everUnderLoad;
@@ -63,6 +66,7 @@ public sealed partial class Device : IDisposable
         _noise = new NoiseProtocol(_clock, timestamps ?? new ClockTimestampSource(_clock));
         _cookieChecker = new CookieChecker(_clock);
         _rateLimiter = new RateLimiter(_clock);
+        _cookieReplyLimiter = new RateLimiter(_clock);
     }
 
     /// <summary>
@@ -115,21 +119,6 @@ public sealed partial class Device : IDisposable
         outbox.Flush(Volatile.Read(ref _bind), _tun, _pool, _lock);
     }
 
-    /// <summary>
-    /// Whether handshakes need a cookie now: the queue holds at least <see cref="UnderLoadQueueDepth"/> messages,
-    /// or did less than UNDER_LOAD_AFTER_TIME ago (kernel receive.c, wireguard-go IsUnderLoad). Needs the lock.
-    /// </summary>
-    private bool IsUnderLoad(long now)
-    {
-        if (_handshakes.Count >= UnderLoadQueueDepth || ForceUnderLoad)
-        {
-            _lastUnderLoad = now;
-            _everUnderLoad = true;
-            return true;
-        }
-        return _everUnderLoad && now - _lastUnderLoad < ImplementationConstants.UnderLoadAfterTime.Ticks;
-    }
-
     public void Dispose()
     {
         Stop();
@@ -138,8 +127,11 @@ public sealed partial class Device : IDisposable
             foreach (Peer peer in _peers.All)
                 DestroyPeer(peer);
             _noise.SetPrivateKey(default);
-            _cookieChecker.Clear();
-            _handshakes.Clear();
+            lock (_handshakeLock)
+            {
+                _cookieChecker.Clear();
+                _handshakes.Clear();
+            }
         }
     }
 

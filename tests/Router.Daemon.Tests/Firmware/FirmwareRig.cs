@@ -37,6 +37,9 @@ internal sealed class FirmwareRig : IDisposable
     // What the multi-site tests add: removed on Dispose like the rest.
     private readonly List<Netns> _sites = [];
     private readonly List<Process> _processes = [];
+
+    /// <summary>Processes started by <see cref="StartWireguardGo(Netns, string, string, string[])"/> and <see cref="StartTracked"/>, in order.</summary>
+    public IReadOnlyList<Process> Processes => _processes;
     private readonly List<string> _sockets = [];
 
     public FirmwareRig()

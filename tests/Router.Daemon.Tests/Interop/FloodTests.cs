@@ -114,7 +114,7 @@ public sealed partial class FloodTests(ITestOutputHelper output)
     /// wireguard-go forgets its session (peer removed and added back), then pings: seconds until the first reply,
     /// which needs a fresh handshake with routerd.
     /// </summary>
-    private static double Rehandshake(FirmwareRig rig)
+    internal static double Rehandshake(FirmwareRig rig)
     {
         rig.B.Exec("wg", $"set {rig.IfB} peer {rig.PubA} remove");
         rig.B.Exec("wg", $"set {rig.IfB} peer {rig.PubA} endpoint 192.0.2.1:51820 allowed-ips 10.77.0.1/32");
@@ -123,7 +123,7 @@ public sealed partial class FloodTests(ITestOutputHelper output)
         return watch.Elapsed.TotalSeconds;
     }
 
-    private static (double Loss, string Rtt) ParsePing(string text)
+    internal static (double Loss, string Rtt) ParsePing(string text)
     {
         var loss = Regex.Match(text, @"([\d.]+)% packet loss");
         var rtt = Regex.Match(text, @"= ([\d.]+)/([\d.]+)/([\d.]+)/");
@@ -131,7 +131,7 @@ public sealed partial class FloodTests(ITestOutputHelper output)
             rtt.Success ? $"{rtt.Groups[1].Value}/{rtt.Groups[2].Value}/{rtt.Groups[3].Value}" : "none");
     }
 
-    private sealed record Figures(Dictionary<string, long> Drops, long RcvbufErrors, long CpuTicks, long RssKb, long At)
+    internal sealed record Figures(Dictionary<string, long> Drops, long RcvbufErrors, long CpuTicks, long RssKb, long At)
     {
         public long Drop(string reason) => Drops.GetValueOrDefault(reason);
 
@@ -140,7 +140,7 @@ public sealed partial class FloodTests(ITestOutputHelper output)
     }
 
     /// <summary>Figures once the metrics (refreshed every 250 ms) stop moving after a phase.</summary>
-    private static Figures Settled(FirmwareRig rig, string metricsSocket, int pid, Figures earlier)
+    internal static Figures Settled(FirmwareRig rig, string metricsSocket, int pid, Figures earlier)
     {
         Figures last = Snapshot(rig, metricsSocket, pid);
         for (int i = 0; i < 40; i++)
@@ -154,7 +154,7 @@ public sealed partial class FloodTests(ITestOutputHelper output)
         return last;
     }
 
-    private static Figures Snapshot(FirmwareRig rig, string metricsSocket, int pid)
+    internal static Figures Snapshot(FirmwareRig rig, string metricsSocket, int pid)
     {
         var drops = new Dictionary<string, long>();
         foreach (Match m in DropLine().Matches(Scrape(metricsSocket)))

@@ -11,7 +11,8 @@ namespace Router.Daemon.Tests.Interop;
 /// An attacker for the flood test: UDP sockets bound to many source addresses in its own namespace, each connected
 /// to routerd's port, sending malformed datagrams (every size from 0 to 1472 and every message type, reserved bytes
 /// set now and then) and handshake initiations whose mac1 is valid for routerd's public key (random otherwise, so
-/// each costs the responder a Diffie-Hellman when processed), each at its own paced rate.
+/// each costs the responder a Diffie-Hellman when processed), or wrong (what anyone can send without knowing the
+/// key), each at its own paced rate.
 /// </summary>
 internal sealed class Flooder : IDisposable
 {
@@ -26,7 +27,7 @@ internal sealed class Flooder : IDisposable
     /// <summary>Datagrams sent so far, by kind (the kernel accepted them for sending).</summary>
     public long MalformedSent, InitiationsSent;
 
-    private Flooder(Socket[] sockets, ReadOnlySpan<byte> responderPublicKey)
+    private Flooder(Socket[] sockets, ReadOnlySpan<byte> responderPublicKey, bool validMac1)
     {
         _sockets = sockets;
         new Random(13).NextBytes(_random);
@@ -39,14 +40,15 @@ internal sealed class Flooder : IDisposable
         {
             var m = System.Security.Cryptography.RandomNumberGenerator.GetBytes(148);
             BinaryPrimitives.WriteUInt32LittleEndian(m, 1);
-            Blake2s.KeyedHash(mac1Key, m.AsSpan(0, 116), m.AsSpan(116, 16));
+            if (validMac1)
+                Blake2s.KeyedHash(mac1Key, m.AsSpan(0, 116), m.AsSpan(116, 16)); // else: the random bytes there
             m.AsSpan(132).Clear(); // no cookie: under load each one earns a cookie reply, nothing more
             _initiations[i] = m;
         }
     }
 
     /// <summary>Opens one socket per source address inside <paramref name="ns"/> (sockets keep their namespace).</summary>
-    public static Flooder Open(Netns ns, IReadOnlyList<IPAddress> sources, IPEndPoint target, byte[] responderPublicKey)
+    public static Flooder Open(Netns ns, IReadOnlyList<IPAddress> sources, IPEndPoint target, byte[] responderPublicKey, bool validMac1 = true)
         => ns.Run(() =>
         {
             var sockets = new Socket[sources.Count];
@@ -56,7 +58,7 @@ internal sealed class Flooder : IDisposable
                 sockets[i].Bind(new IPEndPoint(sources[i], 0));
                 sockets[i].Connect(target);
             }
-            return new Flooder(sockets, responderPublicKey);
+            return new Flooder(sockets, responderPublicKey, validMac1);
         });
 
     /// <summary>The n-th malformed datagram: sizes and types cycle independently, so every pair comes up.</summary>
