@@ -80,6 +80,14 @@ soak_short() {
     echo "soak: 0 passed, 1 failed"; return 1
   fi
 }
+# The README's demo as a user runs it: two sites in namespaces, each gateway on `routerd run` from its router.json.
+demo_firmware() {
+  if ROUTERD="$root/artifacts/linux-x64/routerd" scripts/demo.sh; then
+    echo "demo: 1 passed, 0 failed"
+  else
+    echo "demo: 0 passed, 1 failed"; return 1
+  fi
+}
 publish_x64() {
   scripts/publish.sh linux-x64 "$root/artifacts/linux-x64" || return 1
   artifacts/linux-x64/routerd --version && artifacts/linux-x64/routerd selftest || return 1
@@ -131,6 +139,7 @@ else
   stage "fuzz, bounded (6 targets x 12 s)" fuzz_tests
   stage "AOT publish linux-x64" publish_x64
   stage "interop: routerd, wireguard-go, wg" interop_tests
+  stage "demo: two sites on routerd run" counted demo_firmware
   stage "soak: RSS flat under traffic, 110 s" counted soak_short
   stage "AOT cross-publish linux-arm64 + qemu" publish_arm64
   if [ "${ROUTER_IMAGE_TEST:-0}" = 1 ]; then

@@ -18,6 +18,12 @@ namespace Router.Fuzz;
 /// </summary>
 public sealed class UdpGroFuzz(ITestOutputHelper output)
 {
+    /// <summary>
+    /// Every datagram starts with the transport message type: UdpBind steers all others to a socket of their own
+    /// (UdpBind.Steering.cs), and arrival order holds only within one socket.
+    /// </summary>
+    private const byte TransportType = 4;
+
     private const int SolUdp = 17, UdpSegment = 103;
 
     private sealed record Input(bool V6, int SegmentSize, int Segments, int Tail, int Capacity, int BuffersPerCall, bool PlainAfter);
@@ -56,6 +62,7 @@ public sealed class UdpGroFuzz(ITestOutputHelper output)
                 {
                     var content = new byte[s == input.Segments - 1 ? last : input.SegmentSize];
                     new Random(++id).NextBytes(content);
+                    content[0] = TransportType;
                     content.CopyTo(train, s * input.SegmentSize);
                     expected.Add(content);
                 }
@@ -76,10 +83,11 @@ public sealed class UdpGroFuzz(ITestOutputHelper output)
                 {
                     var plain = new byte[1 + id % 1400];
                     new Random(++id).NextBytes(plain);
+                    plain[0] = TransportType;
                     sender.SendTo(plain, to);
                     expected.Add(plain);
                 }
-                byte[] marker = BitConverter.GetBytes(++id);
+                byte[] marker = [TransportType, .. BitConverter.GetBytes(++id)];
                 sender.SendTo(marker, to);
                 expected.Add(marker);
                 sent += expected.Count;
