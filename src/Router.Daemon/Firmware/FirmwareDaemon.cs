@@ -42,6 +42,9 @@ internal sealed class FirmwareDaemon : IConfigTarget
     private volatile bool _ledsFromRawFile;
     private bool _nftTable;
     private volatile IReadOnlyList<PeerStatus> _status = [];
+
+    /// <summary>What `show` says about the configuration file when it is not simply running (null: it is).</summary>
+    private volatile string? _configurationNote;
     private volatile MetricsSnapshot _metricsSnapshot = new([]);
     private long _lastTick = Environment.TickCount64;
     private int _ticking;
@@ -79,7 +82,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
         try
         {
             control = ControlSocket.Start(FirmwarePaths.ControlSocket, apply);
-            status = StatusSocket.Start(FirmwarePaths.StatusSocket, () => PeerStatusFormat.Json(_status, DateTimeOffset.UtcNow, DropsByInterface(_metricsSnapshot)));
+            status = StatusSocket.Start(FirmwarePaths.StatusSocket, () => PeerStatusFormat.Json(_status, DateTimeOffset.UtcNow, DropsByInterface(_metricsSnapshot), _configurationNote));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
         {
@@ -182,6 +185,9 @@ internal sealed class FirmwareDaemon : IConfigTarget
             {
                 _fileValid = false;
                 string summary = loaded.Summary(_configPath);
+                _configurationNote = _running.Current is null
+                    ? $"waiting for a valid configuration: {summary}"
+                    : $"running configuration OK; the file on disk was refused: {summary}";
                 if (_running.Current is null)
                 {
                     Log.Error($"waiting for a valid configuration ({summary})");
@@ -200,6 +206,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
                 return;
             }
             _fileValid = true;
+            _configurationNote = null;
             var outcome = _running.Offer(loaded);
             if (outcome.Diff!.IsEmpty)
             {

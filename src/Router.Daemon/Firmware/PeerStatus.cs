@@ -14,13 +14,20 @@ internal sealed record PeerStatus(string Interface, string Name, string PublicKe
 /// </summary>
 internal static class PeerStatusFormat
 {
-    public static byte[] Json(IReadOnlyList<PeerStatus> peers, DateTimeOffset now, IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>>? drops = null)
+    /// <param name="configuration">Why the configuration file is not simply running (waiting, or refused while the
+    /// previous one runs); null when it is.</param>
+    public static byte[] Json(IReadOnlyList<PeerStatus> peers, DateTimeOffset now, IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>>? drops = null,
+        string? configuration = null)
     {
         using var buffer = new MemoryStream();
         // Keys print as wg(8) prints them ("+" and "/" unescaped): the output feeds terminals and JSON parsers, never HTML.
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
+            if (configuration is null)
+                w.WriteNull("configuration");
+            else
+                w.WriteString("configuration", configuration);
             w.WriteStartArray("interfaces");
             foreach (var group in peers.GroupBy(p => p.Interface))
             {
@@ -90,6 +97,14 @@ internal static class PeerStatusFormat
         return list;
     }
 
+    /// <summary>The "configuration" note of what <see cref="Json"/> wrote (absent in older daemons: null).</summary>
+    public static string? ParseConfiguration(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json);
+        using var doc = JsonDocument.ParseValue(ref reader);
+        return doc.RootElement.TryGetProperty("configuration", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+    }
+
     /// <summary>The interfaces' "dropped" objects of what <see cref="Json"/> wrote (absent in older daemons: none).</summary>
     public static Dictionary<string, IReadOnlyDictionary<string, long>> ParseDrops(ReadOnlySpan<byte> json)
     {
@@ -108,9 +123,12 @@ internal static class PeerStatusFormat
         return drops;
     }
 
-    public static string Text(IReadOnlyList<PeerStatus> peers, DateTimeOffset now, IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>>? drops = null)
+    public static string Text(IReadOnlyList<PeerStatus> peers, DateTimeOffset now, IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>>? drops = null,
+        string? configuration = null)
     {
         var s = new StringBuilder();
+        if (configuration is not null)
+            s.Append("configuration: ").Append(configuration).Append('\n');
         foreach (var group in peers.GroupBy(p => p.Interface))
         {
             s.Append("interface: ").Append(group.Key).Append('\n');
@@ -125,7 +143,7 @@ internal static class PeerStatusFormat
                 s.Append("    transfer: ").Append(Bytes(p.RxBytes)).Append(" received, ").Append(Bytes(p.TxBytes)).Append(" sent\n");
             }
         }
-        if (s.Length == 0)
+        if (peers.Count == 0 && configuration is null)
             s.Append("no interfaces\n");
         return s.ToString();
     }

@@ -99,6 +99,12 @@ public sealed partial class FirmwareRunTests(ITestOutputHelper output)
             Assert.Contains(other, rig.A.Exec("wg", $"show {rig.IfA} peers"));
             Assert.Contains("the running configuration stays", rig.Log);
             Assert.True(rig.Ping("10.77.0.2"));
+            // show says the file was refused while the running configuration works, and still lists the peers
+            var refusedShow = rig.Cli("show");
+            output.WriteLine(refusedShow.Stdout);
+            Assert.Contains("configuration: running configuration OK; the file on disk was refused:", refusedShow.Stdout);
+            Assert.Contains($"interfaces.{rig.IfA}.listenPort", refusedShow.Stdout);
+            Assert.Contains("peer: hq", refusedShow.Stdout);
 
             // Clean shutdown: STOPPING=1, interface and nftables table gone
             Assert.True(rig.Stop(), "routerd did not exit on SIGTERM");
@@ -205,6 +211,13 @@ public sealed class FirmwareStartTests(ITestOutputHelper output)
                 "no READY=1 with a waiting STATUS:\n" + string.Join("\n", notify.Messages) + "\n" + rig.Log);
             Assert.False(rig.Routerd!.HasExited);
             Assert.True(Wait.Until(() => rig.Log.Contains("waiting for a valid configuration"), 3_000), rig.Log);
+            // show says why nothing runs (not "no interfaces")
+            string waiting = "";
+            Assert.True(Wait.Until(() => (waiting = rig.Cli("show").Stdout).Contains("configuration: waiting for a valid configuration"), 10_000),
+                "routerd show while waiting:\n" + waiting);
+            output.WriteLine(waiting);
+            Assert.Contains("not valid JSON", waiting);
+            Assert.DoesNotContain("no interfaces", waiting);
 
             // 'routerd show' in B's namespace for B's interface (no firmware daemon there): straight from wireguard-go's UAPI socket
             var show = Bounded.Run("ip", ["netns", "exec", rig.B.Name, Implementations.Routerd, "show", rig.IfB, "--json"], 30_000,
