@@ -53,23 +53,6 @@ public sealed class UapiServerLimitTests(ITestOutputHelper output) : IDisposable
         return reply.ToString();
     }
 
-    /// <summary>Everything until the server hangs up; a reset after its reply (it left our last bytes unread) is an end too.</summary>
-    internal static string ReadToEnd(Socket socket)
-    {
-        var reply = new StringBuilder();
-        byte[] buffer = new byte[4096];
-        try
-        {
-            int n;
-            while ((n = socket.Receive(buffer)) > 0)
-                reply.Append(Encoding.UTF8.GetString(buffer, 0, n));
-        }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
-        {
-        }
-        return reply.ToString();
-    }
-
     /// <summary>True when the server has closed its end: a read returns EOF (or a reset) instead of timing out.</summary>
     private static bool HungUp(Socket socket, int waitMs)
     {
@@ -101,7 +84,7 @@ public sealed class UapiServerLimitTests(ITestOutputHelper output) : IDisposable
         {
             using Socket s = Connect(server);
             s.Send(Encoding.ASCII.GetBytes(request));
-            Assert.Equal("errno=-5\n\n", ReadToEnd(s));
+            Assert.Equal("errno=-5\n\n", SocketText.ReadToEnd(s));
         }
         Assert.Equal(0, _device.SetCalls);
         // 4,096 bytes is still a line (a value that long is merely invalid).

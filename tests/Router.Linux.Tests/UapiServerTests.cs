@@ -200,7 +200,7 @@ public sealed class UapiServerTests(ITestOutputHelper output) : IDisposable
         {
             // EPIPE/ECONNRESET: the server stopped reading, its reply is still queued for us
         }
-        return UapiServerLimitTests.ReadToEnd(socket);
+        return SocketText.ReadToEnd(socket);
     }
 
     private Socket Connect(UapiServer server)

@@ -63,22 +63,6 @@ public sealed partial class UapiAbuseTests
             return [.. sockets];
     }
 
-    /// <summary>Everything until the daemon hangs up; a reset after its reply (our last bytes unread) is an end too.</summary>
-    private static string ReadToEnd(Socket socket)
-    {
-        var reply = new StringBuilder();
-        byte[] buffer = new byte[4096];
-        try
-        {
-            int n;
-            while ((n = socket.Receive(buffer)) > 0)
-                reply.Append(Encoding.UTF8.GetString(buffer, 0, n));
-        }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
-        {
-        }
-        return reply.ToString();
-    }
 
     private static void CloseAll(List<Socket> sockets)
     {
@@ -164,7 +148,7 @@ public sealed partial class UapiAbuseTests
         var (daemon, ns, ifname) = StartRouterd(lab);
         using Socket s = Connect(ifname);
         s.Send(Encoding.ASCII.GetBytes("set=1\nendpoint=" + new string('1', 5000) + "\n\n"));
-        string reply = ReadToEnd(s);
+        string reply = SocketText.ReadToEnd(s);
         Console.WriteLine($"uapi long line: reply {reply.Replace("\n", "\\n")}");
         Assert.Equal("errno=-5\n\n", reply); // then EOF: ReadToEnd returned
         Assert.Contains("peer:", ns.Exec("wg", $"show {ifname}"));
