@@ -34,6 +34,8 @@ run_tests() {
   local status=${PIPESTATUS[0]}
   # On failure show why: the assertion messages, without the stack traces.
   [ "$status" -eq 0 ] || grep -E -A6 'Error Message:' "$log" | grep -vE '^\s+at |Stack Trace' | head -n 80
+  # The names and first message lines again at the very end of the run, where a truncated CI log still shows them.
+  [ "$status" -eq 0 ] || grep -E -A2 '\[FAIL\]$' "$log" | grep -vE '^--$|Error Message:' | sed -E 's/^\[xUnit[^]]*\] +//' | cut -c1-300 | head -n 30 >> "$results/failures"
   local line
   line=$(grep -E '(Passed|Failed)! +- ' "$log" | tail -n 1)
   if [ -z "$line" ]; then echo "no test summary from $project"; return 1; fi
@@ -159,5 +161,6 @@ echo "total: $(( $(date +%s) - start_all ))s"
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 if [ ${#failed_stages[@]} -ne 0 ]; then
   echo "FAILED stages: ${failed_stages[*]}"
+  [ -s "$results/failures" ] && { echo "failed tests:"; head -n 40 "$results/failures"; }
   exit 1
 fi
