@@ -43,6 +43,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
     private bool _nftTable;
     private volatile IReadOnlyList<PeerStatus> _status = [];
     private volatile IReadOnlyList<InterfaceInfo> _interfaces = [];
+    private readonly FirewallPorts _firewall = FirewallPorts.ForStatusSocket(FirmwarePaths.StatusSocket);
 
     /// <summary>What `show` says about the configuration file when it is not simply running (null: it is).</summary>
     private volatile string? _configurationNote;
@@ -298,6 +299,8 @@ internal sealed class FirmwareDaemon : IConfigTarget
                     errors.Add("nftables ruleset not applied");
             }
         }
+        if (_firewall.Apply(_runners.Values.Select(r => (int)r.Device.ListenPort)) is { } firewallError)
+            errors.Add(firewallError);
         if (diff.LedsChanged || _ledsFromRawFile)
         {
             _ledsFromRawFile = false;
