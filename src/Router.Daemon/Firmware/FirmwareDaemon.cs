@@ -53,6 +53,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
     private TimestampFloor? _floor;
     private ITimestampSource? _timestamps;
     private MetricsServer? _metrics;
+    private ConfigWatcher? _watcher;
 
     public FirmwareDaemon(string configPath)
     {
@@ -75,7 +76,9 @@ internal sealed class FirmwareDaemon : IConfigTarget
 
         // Watch before the first load, so a file that appears meanwhile is not missed (reloads are serialised).
         Directory.CreateDirectory(Path.GetDirectoryName(_configPath)!);
-        using var watcher = new ConfigWatcher(_configPath, () => _ = Task.Run(() => ReloadAsync("file changed")));
+        // Key files are added to the watch by each load (ReloadAsync), so a restored or rotated key needs no SIGHUP.
+        using var watcher = new ConfigWatcher(_configPath, path => _ = Task.Run(() => ReloadAsync(path == _configPath ? "file changed" : $"{path} changed")));
+        _watcher = watcher;
         // A SIGTERM during the first load is not kept waiting for it either.
         Task.WaitAny(ReloadAsync("start"), _stop.Task);
         var apply = new ApplyTransaction(_store, _running, this) { ProbeTimeout = FirmwarePaths.ProbeTimeout };
@@ -175,7 +178,10 @@ internal sealed class FirmwareDaemon : IConfigTarget
         {
             if (why != "start")
                 _notify?.Reloading($"reloading ({why})");
-            var loaded = _store.Load();
+            var keyFiles = new KeyFilesRead(KeyFile.System);
+            var loaded = _store.Load(keyFiles);
+            if (keyFiles.Paths.Count > 0) // none read: the file did not parse that far; keep watching the last ones
+                _watcher?.Watch(keyFiles.Paths);
             foreach (var p in loaded.Problems)
             {
                 if (p.IsError)
@@ -187,6 +193,8 @@ internal sealed class FirmwareDaemon : IConfigTarget
             {
                 _fileValid = false;
                 string summary = loaded.Summary(_configPath);
+                if (keyFiles.Failed.Count > 0)
+                    summary += $"; {string.Join(", ", keyFiles.Failed.Distinct())} read again as soon as it changes (no SIGHUP needed)";
                 _configurationNote = _running.Current is null
                     ? $"waiting for a valid configuration: {summary}"
                     : $"running configuration OK; the file on disk was refused: {summary}";
