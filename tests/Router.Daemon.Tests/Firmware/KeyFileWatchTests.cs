@@ -8,7 +8,8 @@ namespace Router.Daemon.Tests.Firmware;
 /// <summary>
 /// Key files are watched like router.json (issue 16, point 5): a private key that is missing at start waits with a
 /// clear message in 'routerd show' and the log and is picked up when restored with `mv`, also into a directory that
-/// did not exist; a chmod that makes it readable by others is warned about at once; a pre-shared key rotated in place
+/// did not exist; a chmod that makes it readable by others is warned about at once; a file naming an LED the board lacks
+/// is refused while the running configuration runs on; a pre-shared key rotated in place
 /// reaches the engine without touching the other peer's session. No SIGHUP anywhere.
 /// </summary>
 [Trait("Category", "Interop")]
@@ -61,7 +62,7 @@ public sealed class KeyFileWatchTests(ITestOutputHelper output)
     }
 
     [RootFact]
-    public void KeyInADirectoryThatDoesNotExistYetIsPickedUp()
+    public void KeyInADirectoryThatDoesNotExistYetIsPickedUpAndABadLedFileLeavesItRunning()
     {
         using var rig = new FirmwareRig();
         try
@@ -79,6 +80,15 @@ public sealed class KeyFileWatchTests(ITestOutputHelper output)
             Assert.True(rig.WaitForUapi(20_000), "did not come up after the key directory and file appeared:\n" + rig.Log);
             output.WriteLine($"interface up {watch.ElapsedMilliseconds} ms after mkdir -p and mv (load {Load()})");
             Assert.True(Wait.Until(() => rig.Ping("10.77.0.2", 1), 15_000), rig.Log);
+
+            // An LED the board lacks is refused like any bad file: the running configuration keeps running.
+            rig.WriteConfig(rig.Config(leds: "\"leds\": { \"board\": \"rpi3b\", \"status\": \"pwr\" },").Replace($"{rig.Dir}/a.key", key));
+            string show = "";
+            Assert.True(Wait.Until(() => (show = rig.Cli("show").Stdout).Contains("the file on disk was refused"), 15_000), "show after a bad LED file:\n" + show + "\n" + rig.Log);
+            output.WriteLine(show);
+            Assert.Contains("leds.status: error: board rpi3b has no PWR LED; expected act, a GPIO or led:NAME", show);
+            Assert.Contains("the new file was refused, the running configuration stays", rig.Log);
+            Assert.True(rig.Ping("10.77.0.2", 1), "tunnel lost after a bad LED file:\n" + rig.Log);
         }
         finally
         {
