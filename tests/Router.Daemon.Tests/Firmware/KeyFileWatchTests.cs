@@ -54,6 +54,13 @@ public sealed class KeyFileWatchTests(ITestOutputHelper output)
             Assert.True(Wait.Until(() => rig.Log.Contains($"key file '{key}' is accessible by group or others (mode 0644); run 'chmod 0600 {key}'"), 10_000),
                 "no warning after chmod 0644:\n" + rig.Log);
             Assert.True(rig.Ping("10.77.0.2", 1), "tunnel lost after chmod:\n" + rig.Log);
+
+            // Removed while running: the file is refused, the keys already loaded keep the tunnel up.
+            File.Delete(key);
+            Assert.True(Wait.Until(() => rig.Log.Contains($"{key} changed: the new file was refused, the running configuration stays"), 10_000), rig.Log);
+            show = rig.Cli("show").Stdout;
+            Assert.Contains($"running configuration OK; the file on disk was refused: {rig.ConfigPath}: 1 error, first: interfaces.{rig.IfA}.privateKeyFile: error: key file '{key}' does not exist", show);
+            Assert.True(rig.Ping("10.77.0.2", 1), "tunnel lost after the key file was removed:\n" + rig.Log);
         }
         finally
         {
@@ -137,6 +144,8 @@ public sealed class KeyFileWatchTests(ITestOutputHelper output)
             Assert.Contains("hq: PresharedKey", rig.Log);
             string applied = rig.Log.Split('\n').Last(l => l.Contains("applied: ") && l.Contains("PresharedKey"));
             Assert.DoesNotContain("lab", applied); // only hq changed
+
+            Assert.True(rig.Ping("10.77.0.2", 1), "hq lost its current session on the rotation:\n" + rig.Log);
 
             // The engine really uses it: hq still holding the old key can no longer complete a handshake ...
             ResetPeerB(rig);
