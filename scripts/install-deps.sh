@@ -25,7 +25,7 @@ fetch_promtool() {
   chmod 755 "$tmp"
   echo "install-deps: fetching promtool (Debian package prometheus, unpacked into $promtool_cache)"
   # A fresh machine may have no package lists yet.
-  (cd "$tmp" && { apt-get download -qq prometheus 2>/dev/null || { apt-get update -qq && apt-get download -qq prometheus; }; }) >/dev/null \
+  (cd "$tmp" && { apt-get download -qq -o APT::Sandbox::User=root prometheus 2>/dev/null || { apt-get update -qq && apt-get download -qq -o APT::Sandbox::User=root prometheus; }; }) >/dev/null \
     && dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/root" \
     && mkdir -p "$promtool_cache/usr/bin" && mv "$tmp/root/usr/bin/promtool" "$promtool_cache/usr/bin/"
   local status=$?
