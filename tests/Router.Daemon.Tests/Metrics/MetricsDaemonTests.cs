@@ -150,6 +150,32 @@ public sealed class MetricsDaemonTests(ITestOutputHelper output)
         }
     }
 
+    [RootFact]
+    public void AnInterfaceThatCannotComeUpTurnsLastApplyOff()
+    {
+        using var rig = new FirmwareRig();
+        string text = "";
+        try
+        {
+            // Another program holds the interface's UDP port: the file is valid, bringing the interface up fails.
+            var holder = rig.StartTracked(rig.A, "ncat", "-u -l 51820");
+            Assert.True(Wait.Until(() => rig.A.Exec("ss", "-uln").Contains(":51820 ", StringComparison.Ordinal), 10_000), "ncat did not bind 51820");
+            rig.WriteConfig(rig.Config(keepalive: 25, leds: WithMetrics(rig)));
+            rig.StartRouterd();
+            Assert.True(Wait.Until(() => (text = TryScrape(rig)).Contains("router_config_last_apply_success", StringComparison.Ordinal), BoundMs),
+                "no scrape with the last apply:\n" + text);
+            Assert.Equal(0, Value(text, "router_config_last_apply_success"));
+            Assert.Equal(1, Value(text, "router_config_valid"));
+            Assert.Equal(1, Value(text, "router_config_running"));
+            Assert.False(holder.HasExited);
+        }
+        finally
+        {
+            output.WriteLine(text);
+            output.WriteLine(rig.Log);
+        }
+    }
+
     /// <summary>The value of the sample <paramref name="series"/> (name and labels exactly); NaN when absent.</summary>
     private static double Value(string text, string series)
     {
