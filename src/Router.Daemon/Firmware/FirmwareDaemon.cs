@@ -536,7 +536,23 @@ internal sealed class FirmwareDaemon : IConfigTarget
             return new PeerMetrics(p.Name, key, 0, 0, null);
         var (badMac1, unknownKey) = _rejectedTotals.Observe(iface, key, rejected.BadMac1(s.Endpoint), rejected.UnknownKey(s.Endpoint));
         return new PeerMetrics(p.Name, key, s.RxBytes, s.TxBytes, s.LastHandshake is { } h ? new DateTimeOffset(h, TimeSpan.Zero) : null,
-            new HandshakeCounts(s.InitiationsSent, s.HandshakesCompleted, s.HandshakeTimeouts, badMac1, unknownKey));
+            new HandshakeCounts(s.InitiationsSent, s.HandshakesCompleted, s.HandshakeTimeouts, badMac1, unknownKey), PeerDrops(s.Drops));
+    }
+
+    // Only a peer that dropped something costs a dictionary.
+    private static Dictionary<string, long>? PeerDrops(DropCounters counters)
+    {
+        if (counters.Total == 0)
+            return null;
+        Span<long> counts = stackalloc long[DropCounters.Count];
+        counters.CopyTo(counts);
+        var byReason = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (int i = 0; i < counts.Length; i++)
+        {
+            if (counts[i] != 0)
+                byReason[((DropReason)i).ToString()] = counts[i];
+        }
+        return byReason;
     }
 
     // Written under _gate by reloads and applies; read by the tick.

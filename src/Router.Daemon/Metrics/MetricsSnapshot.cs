@@ -10,9 +10,12 @@ internal sealed record MetricsSnapshot(IReadOnlyList<InterfaceMetrics> Interface
 /// <summary>One interface: its peers and its dropped packets by reason (the engine's names, e.g. "BadMac1").</summary>
 internal sealed record InterfaceMetrics(string Name, IReadOnlyList<PeerMetrics> Peers, IReadOnlyDictionary<string, long> DroppedByReason);
 
-/// <summary>One peer's counters; <paramref name="LastHandshake"/> is null until the first handshake completes.</summary>
+/// <summary>
+/// One peer's counters; <paramref name="LastHandshake"/> is null until the first handshake completes.
+/// <paramref name="DroppedByReason"/>: the drops the engine could pin on this peer (engine names, nonzero only; null: none).
+/// </summary>
 internal sealed record PeerMetrics(string Name, string PublicKey, long ReceiveBytes, long TransmitBytes, DateTimeOffset? LastHandshake,
-    HandshakeCounts Handshakes = default);
+    HandshakeCounts Handshakes = default, IReadOnlyDictionary<string, long>? DroppedByReason = null);
 
 /// <summary>
 /// A peer's handshake totals. <paramref name="NoResponse"/>: initiations that got no usable response within

@@ -62,6 +62,16 @@ internal static class PrometheusWriter
             Sample(w, "router_peer_handshakes_failed_total", labels + ",cause=\"unknown_key\"", p.Handshakes.UnknownKey);
         }
 
+        Family(w, "router_peer_packets_dropped_total", "counter", "Packets dropped that the engine could pin on the peer, by reason; included in router_packets_dropped_total.");
+        foreach (var (i, p) in Peers(snapshot))
+        {
+            if (p.DroppedByReason is null)
+                continue;
+            string labels = PeerLabels(i, p);
+            foreach (var (reason, count) in p.DroppedByReason.OrderBy(r => r.Key, StringComparer.Ordinal))
+                Sample(w, "router_peer_packets_dropped_total", $"{labels},reason=\"{Escape(MetricLabels.Snake(reason))}\"", count);
+        }
+
         Family(w, "router_packets_dropped_total", "counter", "Packets dropped, by interface and reason (see docs/RUNNING.md).");
         foreach (var i in snapshot.Interfaces)
         {

@@ -21,7 +21,8 @@ public sealed partial class AlertingMetricsTests(ITestOutputHelper output)
         [
             new PeerMetrics("fresh", Key, 10, 20, Now.AddSeconds(-179), new HandshakeCounts(7, 3, 4, 0, 0)),
             new PeerMetrics("stale", Key, 10, 20, Now.AddSeconds(-180)),
-            new PeerMetrics("never", Key, 0, 0, null, new HandshakeCounts(12, 0, 11, 5, 6)),
+            new PeerMetrics("never", Key, 0, 0, null, new HandshakeCounts(12, 0, 11, 5, 6),
+                new Dictionary<string, long> { ["AllowedIpsMismatch"] = 4 }),
         ],
         new Dictionary<string, long> { ["BadMac1"] = 9 }),
     ], config ?? new ConfigMetrics(true, true, Now.AddSeconds(-60), true));
@@ -51,6 +52,8 @@ public sealed partial class AlertingMetricsTests(ITestOutputHelper output)
         Assert.Contains($"router_peer_handshakes_failed_total{{{Labels("never")},cause=\"no_response\"}} 11\n", text);
         Assert.Contains($"router_peer_handshakes_failed_total{{{Labels("never")},cause=\"bad_mac1\"}} 5\n", text);
         Assert.Contains($"router_peer_handshakes_failed_total{{{Labels("never")},cause=\"unknown_key\"}} 6\n", text);
+        Assert.Contains($"router_peer_packets_dropped_total{{{Labels("never")},reason=\"allowed_ips_mismatch\"}} 4\n", text);
+        Assert.DoesNotContain($"router_peer_packets_dropped_total{{{Labels("fresh")}", text); // nothing dropped: no series
         // Every cause has a sample for every peer, 0 included: rate() and increase() need the series to exist.
         Assert.Contains($"router_peer_handshakes_failed_total{{{Labels("stale")},cause=\"unknown_key\"}} 0\n", text);
     }

@@ -66,6 +66,13 @@ public sealed class MetricsDaemonTests(ITestOutputHelper output)
             Assert.True(missing.Count == 0, "contrib/ uses metrics routerd does not export: " + string.Join(", ", missing));
             output.WriteLine($"all {used.Count} metric names of contrib/ are exported");
 
+            // hq sends from an address its allowedIps here do not cover: dropped, and pinned on hq.
+            rig.B.Ip($"addr add 10.79.0.1/32 dev {rig.IfB}");
+            rig.StartTracked(rig.B, "ping", "-c 3 -i 0.2 -W 1 -I 10.79.0.1 10.77.0.1");
+            string mismatch = $"router_peer_packets_dropped_total{{{peer},reason=\"allowed_ips_mismatch\"}}";
+            Assert.True(Wait.Until(() => Value(text = TryScrape(rig), mismatch) >= 1, BoundMs), "no allowed_ips_mismatch drop for hq:\n" + text);
+            Assert.True(Value(text, $"router_packets_dropped_total{{interface=\"{rig.IfA}\",reason=\"allowed_ips_mismatch\"}}") >= Value(text, mismatch));
+
             // A broken file on disk: refused, the running configuration stays and still carries traffic.
             rig.WriteConfig("{ \"interfaces\": ");
             Assert.True(Wait.Until(() => (text = TryScrape(rig)).Contains("router_config_valid 0\n", StringComparison.Ordinal), BoundMs),
