@@ -65,6 +65,7 @@ public sealed class MetricsDaemonTests(ITestOutputHelper output)
             var missing = used.Except(AlertingMetricsTests.ExportedNames(text)).ToList();
             Assert.True(missing.Count == 0, "contrib/ uses metrics routerd does not export: " + string.Join(", ", missing));
             output.WriteLine($"all {used.Count} metric names of contrib/ are exported");
+            LintWithPromtool(text);
 
             // hq sends from an address its allowedIps here do not cover: dropped, and pinned on hq.
             rig.B.Ip($"addr add 10.79.0.1/32 dev {rig.IfB}");
@@ -181,6 +182,30 @@ public sealed class MetricsDaemonTests(ITestOutputHelper output)
             output.WriteLine(text);
             output.WriteLine(rig.Log);
         }
+    }
+
+    /// <summary>
+    /// `promtool check metrics` on a real scrape: the exposition format parses and the names follow Prometheus'
+    /// conventions. promtool comes from scripts/install-deps.sh test (the test command has it); without it, said and skipped.
+    /// </summary>
+    private void LintWithPromtool(string scrape)
+    {
+        string promtool = "/var/tmp/router-promtool-cache/usr/bin/promtool";
+        if (!File.Exists(promtool))
+        {
+            output.WriteLine($"{promtool} not found (scripts/install-deps.sh test fetches it): metrics lint skipped");
+            return;
+        }
+        var psi = new ProcessStartInfo(promtool, "check metrics") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        p.StandardInput.Write(scrape);
+        p.StandardInput.Close();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(30_000), "promtool check metrics hung");
+        string said = (stdout.Result + stderr.Result).Trim();
+        output.WriteLine($"promtool check metrics: exit {p.ExitCode} {said}");
+        Assert.True(p.ExitCode == 0 && said.Length == 0, "promtool check metrics: " + said);
     }
 
     /// <summary>The value of the sample <paramref name="series"/> (name and labels exactly); NaN when absent.</summary>
