@@ -22,7 +22,7 @@ internal readonly record struct ProcessStats(double CpuSeconds, long ResidentByt
         int n = ReadFile("/proc/self/stat", buffer);
         // The command name in parentheses may hold spaces: fields are counted from the last ')'.
         int close = buffer[..Math.Max(n, 0)].LastIndexOf((byte)')');
-        if (close > 0)
+        if (close > 0 && close + 2 < n)
         {
             var fields = buffer[(close + 2)..n];
             // Field 3 (state) is index 0 here: utime 14, stime 15, starttime 22, vsize 23, rss 24.
