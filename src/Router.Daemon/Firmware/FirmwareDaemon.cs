@@ -225,6 +225,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
             else
             {
                 var errors = await ApplyCoreAsync(loaded.Config!, outcome.Diff);
+                _lastApply = new ApplyRecord(DateTimeOffset.UtcNow, errors.Count == 0);
                 foreach (var e in errors)
                     Log.Error(e);
                 if (errors.Count == 0)
@@ -253,6 +254,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
         {
             _fileValid = true;
             var errors = await ApplyCoreAsync(config, diff);
+            _lastApply = new ApplyRecord(DateTimeOffset.UtcNow, errors.Count == 0);
             if (errors.Count > 0)
                 throw new InvalidOperationException(string.Join("; ", errors));
             _notify?.Status(StatusLine());
@@ -436,6 +438,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
             if (_running.Current is null)
             {
                 _leds.Publish(Leds.ConfigError());
+                _metricsSnapshot = new MetricsSnapshot([], ConfigMetrics());
                 return;
             }
             DateTime wallNow = DateTime.UtcNow;
@@ -445,6 +448,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
             var interfaces = new List<InterfaceInfo>();
             var metrics = new List<InterfaceMetrics>(runners.Length);
             var health = new List<PeerHealthSample>();
+            _rejectedTotals.BeginTick();
             foreach (var runner in runners)
             {
                 if (runner.Lost && runner.TryBeginRecovery())
@@ -476,8 +480,6 @@ internal sealed class FirmwareDaemon : IConfigTarget
                     if (s is null)
                         continue;
                     ledPeers.Add(Leds.Peer(p.Name, s, wallNow, monoNow));
-                    peerMetrics.Add(new PeerMetrics(p.Name, p.PublicKey.ToString(), s.RxBytes, s.TxBytes,
-                        s.LastHandshake is { } h ? new DateTimeOffset(h, TimeSpan.Zero) : null));
                 }
                 var tunnel = new TunnelSnapshot(runner.Name, runner.Lost ? InterfaceStatus.Lost : InterfaceStatus.Present, _fileValid, ledPeers);
                 tunnels.Add(tunnel);
@@ -486,6 +488,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
                 {
                     if (s is not null)
                         health.Add(PeerHealthLog.Sample(runner.Name, p.Name, p.PublicKey.ToString(), s, rejected, wallNow, monoNow));
+                    peerMetrics.Add(PeerMetricsOf(runner.Name, p, s, rejected));
                     string state = s is null
                         ? "down"
                         : LinkStateModel.Evaluate(tunnel, Leds.Peer(p.Name, s, wallNow, monoNow), monoNow).ToString().ToLowerInvariant();
@@ -515,7 +518,8 @@ internal sealed class FirmwareDaemon : IConfigTarget
             }
             _status = status;
             _interfaces = interfaces;
-            _metricsSnapshot = new MetricsSnapshot(metrics);
+            _rejectedTotals.EndTick();
+            _metricsSnapshot = new MetricsSnapshot(metrics, ConfigMetrics());
             LogDrops(runners);
             _leds.Publish(new LinkSnapshot(tunnels));
         }
@@ -528,6 +532,44 @@ internal sealed class FirmwareDaemon : IConfigTarget
             Volatile.Write(ref _ticking, 0);
         }
     }
+
+    // Tick thread only: per-peer totals of the rejected handshakes from each peer's endpoint address.
+    private readonly RejectedTotals _rejectedTotals = new();
+
+    /// <summary>One configured peer for the metrics; a peer the engine does not have (yet) shows zeros and up 0.</summary>
+    private PeerMetrics PeerMetricsOf(string iface, Router.Daemon.Config.PeerConfig p, Router.Tunnel.PeerSnapshot? s, PeerHealthLog.Rejected rejected)
+    {
+        string key = p.PublicKey.ToString();
+        if (s is null)
+            return new PeerMetrics(p.Name, key, 0, 0, null);
+        var (badMac1, unknownKey) = _rejectedTotals.Observe(iface, key, rejected.BadMac1(s.Endpoint), rejected.UnknownKey(s.Endpoint));
+        return new PeerMetrics(p.Name, key, s.RxBytes, s.TxBytes, s.LastHandshake is { } h ? new DateTimeOffset(h, TimeSpan.Zero) : null,
+            new HandshakeCounts(s.InitiationsSent, s.HandshakesCompleted, s.HandshakeTimeouts, badMac1, unknownKey), PeerDrops(s.Drops));
+    }
+
+    // Only a peer that dropped something costs a dictionary.
+    private static Dictionary<string, long>? PeerDrops(DropCounters counters)
+    {
+        if (counters.Total == 0)
+            return null;
+        Span<long> counts = stackalloc long[DropCounters.Count];
+        counters.CopyTo(counts);
+        var byReason = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (int i = 0; i < counts.Length; i++)
+        {
+            if (counts[i] != 0)
+                byReason[((DropReason)i).ToString()] = counts[i];
+        }
+        return byReason;
+    }
+
+    // Written under _gate by reloads and applies; read by the tick.
+    private volatile ApplyRecord? _lastApply;
+
+    private sealed record ApplyRecord(DateTimeOffset At, bool Succeeded);
+
+    private ConfigMetrics ConfigMetrics()
+        => new(_fileValid, _running.Current is not null, _lastApply?.At, _lastApply?.Succeeded ?? false);
 
     // Tick thread only.
     private readonly PeerHealthLog _health = new((error, line) => { if (error) Log.Error(line); else Log.Info(line); });
