@@ -1,0 +1,245 @@
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace Router.Daemon.Config;
+
+/// <summary>The fields of a peer that 'routerd peer add' writes; null fields are left out of the JSON.</summary>
+internal sealed record NewPeer(string Name, string PublicKey, IReadOnlyList<string> AllowedIps, string? Endpoint, int? PersistentKeepalive, string? PresharedKeyFile);
+
+/// <summary>The result of an edit: the new file's bytes and the JSON path of the peer it touched, or what is wrong.</summary>
+internal sealed record PeerEditResult(byte[]? Json, string Path, string? Error)
+{
+    public bool Ok => Json is not null;
+}
+
+/// <summary>
+/// Adds a peer to, or removes one from, router.json as text: the bytes around the edit stay exactly as the admin wrote
+/// them (comments, order, indentation), which re-serialising the file would lose. Only locates and splices; whether
+/// the result is a valid configuration is <see cref="ConfigLoader.Parse"/>'s call, made by the caller on the result.
+/// The file is read with the same leniency as the configuration provider (comments, trailing commas).
+/// </summary>
+internal static class PeerEdit
+{
+    private static readonly JsonReaderOptions Lenient = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
+
+    // Keys are base64 ('+', '/', '='): the default encoder would write '+' as \u002B, correct but unreadable.
+    private static readonly JavaScriptEncoder Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+
+    public static PeerEditResult Add(byte[] json, string? interfaceName, NewPeer peer)
+    {
+        if (!TryScan(json, out var interfaces, out string? error))
+            return new(null, "", error);
+        if (interfaces.Count == 0)
+            return new(null, "interfaces", "the file has no interface to add a peer to");
+        InterfaceSpan? target;
+        if (interfaceName is null)
+        {
+            if (interfaces.Count > 1)
+                return new(null, "interfaces", $"the file has {interfaces.Count} interfaces ({string.Join(", ", interfaces.Select(i => i.Name))}); say which with --interface");
+            target = interfaces[0];
+        }
+        else
+        {
+            target = interfaces.FirstOrDefault(i => i.Name == interfaceName);
+            if (target is null)
+                return new(null, $"interfaces.{interfaceName}", $"no such interface; the file has {string.Join(", ", interfaces.Select(i => i.Name))}");
+        }
+
+        string path = $"interfaces.{target.Name}.peers[{target.Peers.Count}]";
+        string text = Render(peer);
+        string insert;
+        int at;
+        if (target.PeersArrayStart >= 0 && target.Peers.Count > 0)
+        {
+            // After the last peer, on a line of its own at that peer's indentation.
+            var last = target.Peers[^1];
+            at = last.End;
+            insert = ",\n" + IndentAt(json, last.Start, IndentAt(json, target.PeersKeyStart, "") + "  ") + text;
+        }
+        else if (target.PeersArrayStart >= 0)
+        {
+            string keyIndent = IndentAt(json, target.PeersKeyStart, "");
+            at = target.PeersArrayStart + 1;
+            insert = "\n" + keyIndent + "  " + text + "\n" + keyIndent;
+        }
+        else
+        {
+            // No "peers" yet: a new member after the interface's last one (or as its first).
+            string memberIndent = target.LastMemberNameStart >= 0
+                ? IndentAt(json, target.LastMemberNameStart, "      ")
+                : IndentAt(json, target.ObjectStart, "") + "  ";
+            at = target.LastMemberEnd >= 0 ? target.LastMemberEnd : target.ObjectStart + 1;
+            insert = (target.LastMemberEnd >= 0 ? "," : "") + "\n" + memberIndent + "\"peers\": [\n" + memberIndent + "  " + text + "\n" + memberIndent + "]"
+                     + (target.LastMemberEnd >= 0 ? "" : "\n" + IndentAt(json, target.ObjectStart, ""));
+        }
+        return new(Splice(json, at, at, Encoding.UTF8.GetBytes(insert)), path, null);
+    }
+
+    public static PeerEditResult Remove(byte[] json, string name)
+    {
+        if (!TryScan(json, out var interfaces, out string? error))
+            return new(null, "", error);
+        foreach (var iface in interfaces)
+        {
+            for (int i = 0; i < iface.Peers.Count; i++)
+            {
+                if (iface.Peers[i].Name != name)
+                    continue;
+                var peers = iface.Peers;
+                string path = $"interfaces.{iface.Name}.peers[{i}]";
+                // Take the element with one neighbouring comma, so the array stays as the admin laid it out.
+                if (peers.Count == 1)
+                    return new(Splice(json, iface.PeersArrayStart + 1, iface.PeersArrayEnd, []), path, null);
+                if (i < peers.Count - 1)
+                    return new(Splice(json, peers[i].Start, peers[i + 1].Start, []), path, null);
+                return new(Splice(json, peers[i - 1].End, peers[i].End, []), path, null);
+            }
+        }
+        string known = string.Join(", ", interfaces.SelectMany(i => i.Peers).Select(p => p.Name ?? "(unnamed)"));
+        return new(null, "interfaces.*.peers", $"no peer is named '{name}'; the file has: {(known.Length == 0 ? "no peers" : known)}");
+    }
+
+    /// <summary>One line: <c>{ "name": "x", "publicKey": "...", ... }</c>, fields in the order docs/CONFIG.md lists them.</summary>
+    private static string Render(NewPeer p)
+    {
+        var sb = new StringBuilder("{ ");
+        sb.Append("\"name\": ").Append(Quote(p.Name));
+        sb.Append(", \"publicKey\": ").Append(Quote(p.PublicKey));
+        if (p.PresharedKeyFile is not null)
+            sb.Append(", \"presharedKeyFile\": ").Append(Quote(p.PresharedKeyFile));
+        if (p.Endpoint is not null)
+            sb.Append(", \"endpoint\": ").Append(Quote(p.Endpoint));
+        sb.Append(", \"allowedIps\": [").Append(string.Join(", ", p.AllowedIps.Select(Quote))).Append(']');
+        if (p.PersistentKeepalive is int keepalive)
+            sb.Append(", \"persistentKeepalive\": ").Append(keepalive.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return sb.Append(" }").ToString();
+    }
+
+    private static string Quote(string value) => "\"" + Encoder.Encode(value) + "\"";
+
+    private static byte[] Splice(byte[] json, int from, int to, byte[] insert)
+        => [.. json.AsSpan(0, from), .. insert, .. json.AsSpan(to)];
+
+    /// <summary>The whitespace before <paramref name="offset"/> on its line, if nothing else precedes it there.</summary>
+    private static string IndentAt(byte[] json, int offset, string fallback)
+    {
+        int lineStart = offset;
+        while (lineStart > 0 && json[lineStart - 1] != '\n')
+            lineStart--;
+        for (int i = lineStart; i < offset; i++)
+        {
+            if (json[i] is not ((byte)' ' or (byte)'\t'))
+                return fallback;
+        }
+        return Encoding.ASCII.GetString(json, lineStart, offset - lineStart);
+    }
+
+    /// <summary>Where one interface object, its "peers" array and each peer object sit in the file (byte offsets).</summary>
+    private sealed class InterfaceSpan(string name, int objectStart)
+    {
+        public string Name { get; } = name;
+        public int ObjectStart { get; } = objectStart;
+        public int LastMemberNameStart { get; set; } = -1;
+        public int LastMemberEnd { get; set; } = -1;
+        public int PeersKeyStart { get; set; } = -1;
+        public int PeersArrayStart { get; set; } = -1;
+        public int PeersArrayEnd { get; set; } = -1;
+        public List<PeerSpan> Peers { get; } = [];
+    }
+
+    /// <summary>One element of "peers": [Start, End) covers its braces; Name is its "name" string, if it has one.</summary>
+    private readonly record struct PeerSpan(int Start, int End, string? Name);
+
+    private static bool TryScan(byte[] json, out List<InterfaceSpan> interfaces, out string? error)
+    {
+        interfaces = [];
+        error = null;
+        int bom = json.AsSpan().StartsWith("\uFEFF"u8) ? 3 : 0;
+        var reader = new Utf8JsonReader(json.AsSpan(bom), Lenient);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                error = "the file is not a JSON object";
+                return false;
+            }
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                bool isInterfaces = reader.ValueTextEquals("interfaces"u8);
+                reader.Read();
+                if (isInterfaces && reader.TokenType == JsonTokenType.StartObject)
+                    ScanInterfaces(ref reader, bom, interfaces);
+                else
+                    reader.Skip();
+            }
+        }
+        catch (JsonException e)
+        {
+            error = $"not valid JSON: {e.Message}";
+            return false;
+        }
+        return true;
+    }
+
+    private static void ScanInterfaces(ref Utf8JsonReader reader, int bom, List<InterfaceSpan> interfaces)
+    {
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            string name = reader.GetString()!;
+            reader.Read();
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                continue;
+            }
+            var iface = new InterfaceSpan(name, bom + (int)reader.TokenStartIndex);
+            interfaces.Add(iface);
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                int nameStart = bom + (int)reader.TokenStartIndex;
+                bool isPeers = reader.ValueTextEquals("peers"u8);
+                reader.Read();
+                if (isPeers && reader.TokenType == JsonTokenType.StartArray)
+                {
+                    iface.PeersKeyStart = nameStart;
+                    iface.PeersArrayStart = bom + (int)reader.TokenStartIndex;
+                    ScanPeers(ref reader, bom, iface.Peers);
+                    iface.PeersArrayEnd = bom + (int)reader.TokenStartIndex;
+                }
+                else
+                {
+                    reader.Skip();
+                }
+                iface.LastMemberNameStart = nameStart;
+                iface.LastMemberEnd = bom + (int)reader.BytesConsumed;
+            }
+        }
+    }
+
+    // Leaves the reader on the array's EndArray.
+    private static void ScanPeers(ref Utf8JsonReader reader, int bom, List<PeerSpan> peers)
+    {
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            int start = bom + (int)reader.TokenStartIndex;
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                peers.Add(new PeerSpan(start, bom + (int)reader.BytesConsumed, null));
+                continue;
+            }
+            string? name = null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                bool isName = reader.ValueTextEquals("name"u8);
+                reader.Read();
+                if (isName && reader.TokenType == JsonTokenType.String)
+                    name = reader.GetString();
+                else
+                    reader.Skip();
+            }
+            peers.Add(new PeerSpan(start, bom + (int)reader.BytesConsumed, name));
+        }
+    }
+}
