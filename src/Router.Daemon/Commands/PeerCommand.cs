@@ -15,8 +15,10 @@ internal static class PeerCommand
 {
     public static readonly string[] Subcommands = ["add", "remove", "export"];
 
-    public static int Run(ParsedCommand command, TextWriter output, TextWriter error, IKeyFileSource? keyFiles = null)
+    /// <param name="socketPath">The daemon's control socket (default: ROUTERD_CONTROL_SOCKET or /run/router/control.sock).</param>
+    public static int Run(ParsedCommand command, TextWriter output, TextWriter error, IKeyFileSource? keyFiles = null, string? socketPath = null)
     {
+        string socket = socketPath ?? Firmware.FirmwarePaths.ControlSocket;
         if (command.Arguments.Count == 0)
         {
             error.WriteLine("routerd: peer needs add, remove or export (try 'routerd peer --help')");
@@ -62,8 +64,8 @@ internal static class PeerCommand
         }
         return sub switch
         {
-            "add" => Add(command, name, path, current, beforeConfig!, output, error, keyFiles),
-            "remove" => Remove(command, name, path, current, output, error, keyFiles),
+            "add" => Add(command, name, path, current, output, error, keyFiles, socket),
+            "remove" => Remove(command, name, path, current, output, error, keyFiles, socket),
             _ => Export(command, name, beforeConfig!, output, error, keyFiles ?? KeyFile.System),
         };
     }
@@ -83,7 +85,7 @@ internal static class PeerCommand
         return refused.FirstOrDefault(command.Has);
     }
 
-    private static int Add(ParsedCommand command, string name, string path, byte[] current, RouterConfig before, TextWriter output, TextWriter error, IKeyFileSource? keyFiles)
+    private static int Add(ParsedCommand command, string name, string path, byte[] current, TextWriter output, TextWriter error, IKeyFileSource? keyFiles, string socket)
     {
         string? key = command.Option("public-key");
         string? allowed = command.Option("allowed-ips");
@@ -117,19 +119,19 @@ internal static class PeerCommand
             return Refuse(error, overlaps);
         foreach (var p in after.Problems)
             error.WriteLine(p);
-        return Commit(command, edit.Json!, path, $"peer {name} added as {edit.Path}", output, error);
+        return Commit(command, edit.Json!, path, $"peer {name} added as {edit.Path}", output, error, socket);
     }
 
-    private static int Remove(ParsedCommand command, string name, string path, byte[] current, TextWriter output, TextWriter error, IKeyFileSource? keyFiles)
+    private static int Remove(ParsedCommand command, string name, string path, byte[] current, TextWriter output, TextWriter error, IKeyFileSource? keyFiles, string socket)
     {
-        var edit = PeerEdit.Remove(current, name);
+        var edit = PeerEdit.Remove(current, name, out bool ledRemoved);
         if (!edit.Ok)
             return Refuse(error, $"{edit.Path}: error: {edit.Error}");
         var after = ConfigLoader.Parse(edit.Json!, keyFiles);
         using var afterConfig = after.Config;
         if (after.HasErrors)
             return Refuse(error, after.Problems.Where(p => p.IsError).Select(p => p.ToString()));
-        return Commit(command, edit.Json!, path, $"peer {name} removed (was {edit.Path})", output, error);
+        return Commit(command, edit.Json!, path, $"peer {name} removed (was {edit.Path}{(ledRemoved ? $", and its LED leds.peers.{name}" : "")})", output, error, socket);
     }
 
     private static int Export(ParsedCommand command, string name, RouterConfig config, TextWriter output, TextWriter error, IKeyFileSource keyFiles)
@@ -240,7 +242,7 @@ internal static class PeerCommand
     }
 
     /// <summary>Through the daemon when it runs (validated again there, applied, probed, rolled back); else straight to the file.</summary>
-    private static int Commit(ParsedCommand command, byte[] json, string path, string done, TextWriter output, TextWriter error)
+    private static int Commit(ParsedCommand command, byte[] json, string path, string done, TextWriter output, TextWriter error, string socket)
     {
         int confirm = 0;
         if (command.Option("confirm") is string c && (!int.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out confirm) || confirm is < 1 or > 86400))
@@ -248,7 +250,6 @@ internal static class PeerCommand
             error.WriteLine($"routerd: --confirm takes a number of seconds from 1 to 86400, not '{c}'");
             return Program.UsageError;
         }
-        string socket = Firmware.FirmwarePaths.ControlSocket;
         if (File.Exists(socket))
         {
             int exit = ApplyCommand.ApplyJson(json, confirm, output, error, socket);

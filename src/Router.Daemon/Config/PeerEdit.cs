@@ -28,7 +28,7 @@ internal static class PeerEdit
 
     public static PeerEditResult Add(byte[] json, string? interfaceName, NewPeer peer)
     {
-        if (!TryScan(json, out var interfaces, out string? error))
+        if (!TryScan(json, out var interfaces, out _, out string? error))
             return new(null, "", error);
         if (interfaces.Count == 0)
             return new(null, "interfaces", "the file has no interface to add a peer to");
@@ -76,28 +76,42 @@ internal static class PeerEdit
         return new(Splice(json, at, at, Encoding.UTF8.GetBytes(insert)), path, null);
     }
 
-    public static PeerEditResult Remove(byte[] json, string name)
+    /// <summary>Removes the peer named <paramref name="name"/> and its LED (leds.peers.NAME), which would otherwise name no peer.</summary>
+    public static PeerEditResult Remove(byte[] json, string name, out bool ledRemoved)
     {
-        if (!TryScan(json, out var interfaces, out string? error))
+        ledRemoved = false;
+        if (!TryScan(json, out var interfaces, out var leds, out string? error))
             return new(null, "", error);
         foreach (var iface in interfaces)
         {
-            for (int i = 0; i < iface.Peers.Count; i++)
+            int i = iface.Peers.FindIndex(p => p.Name == name);
+            if (i < 0)
+                continue;
+            var cuts = new List<(int From, int To)> { Cut(iface.Peers, i, iface.PeersArrayStart, iface.PeersArrayEnd) };
+            int led = leds.Members.FindIndex(m => m.Name == name);
+            if (led >= 0)
             {
-                if (iface.Peers[i].Name != name)
-                    continue;
-                var peers = iface.Peers;
-                string path = $"interfaces.{iface.Name}.peers[{i}]";
-                // Take the element with one neighbouring comma, so the array stays as the admin laid it out.
-                if (peers.Count == 1)
-                    return new(Splice(json, iface.PeersArrayStart + 1, iface.PeersArrayEnd, []), path, null);
-                if (i < peers.Count - 1)
-                    return new(Splice(json, peers[i].Start, peers[i + 1].Start, []), path, null);
-                return new(Splice(json, peers[i - 1].End, peers[i].End, []), path, null);
+                cuts.Add(Cut(leds.Members, led, leds.ObjectStart, leds.ObjectEnd));
+                ledRemoved = true;
             }
+            // The later cut first, so the earlier one's offsets still hold.
+            byte[] result = json;
+            foreach (var (from, to) in cuts.OrderByDescending(c => c.From))
+                result = Splice(result, from, to, []);
+            return new(result, $"interfaces.{iface.Name}.peers[{i}]", null);
         }
         string known = string.Join(", ", interfaces.SelectMany(i => i.Peers).Select(p => p.Name ?? "(unnamed)"));
         return new(null, "interfaces.*.peers", $"no peer is named '{name}'; the file has: {(known.Length == 0 ? "no peers" : known)}");
+    }
+
+    /// <summary>The bytes that remove element <paramref name="i"/> with one neighbouring comma, so the rest keeps its layout.</summary>
+    private static (int From, int To) Cut(List<PeerSpan> items, int i, int open, int close)
+    {
+        if (items.Count == 1)
+            return (open + 1, close);
+        if (i < items.Count - 1)
+            return (items[i].Start, items[i + 1].Start);
+        return (items[i - 1].End, items[i].End);
     }
 
     /// <summary>One line: <c>{ "name": "x", "publicKey": "...", ... }</c>, fields in the order docs/CONFIG.md lists them.</summary>
@@ -148,12 +162,24 @@ internal static class PeerEdit
         public List<PeerSpan> Peers { get; } = [];
     }
 
-    /// <summary>One element of "peers": [Start, End) covers its braces; Name is its "name" string, if it has one.</summary>
+    /// <summary>The "leds"."peers" object: its braces and each member (a peer name and its LED), if the file has one.</summary>
+    private sealed class LedSpan
+    {
+        public int ObjectStart { get; set; } = -1;
+        public int ObjectEnd { get; set; } = -1;
+        public List<PeerSpan> Members { get; } = [];
+    }
+
+    /// <summary>
+    /// One element of "peers" ([Start, End) covers its braces; Name is its "name" string, if it has one), or one
+    /// member of leds.peers (from its name's quote to the end of its value).
+    /// </summary>
     private readonly record struct PeerSpan(int Start, int End, string? Name);
 
-    private static bool TryScan(byte[] json, out List<InterfaceSpan> interfaces, out string? error)
+    private static bool TryScan(byte[] json, out List<InterfaceSpan> interfaces, out LedSpan leds, out string? error)
     {
         interfaces = [];
+        leds = new LedSpan();
         error = null;
         int bom = json.AsSpan().StartsWith("\uFEFF"u8) ? 3 : 0;
         var reader = new Utf8JsonReader(json.AsSpan(bom), Lenient);
@@ -167,9 +193,12 @@ internal static class PeerEdit
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 bool isInterfaces = reader.ValueTextEquals("interfaces"u8);
+                bool isLeds = reader.ValueTextEquals("leds"u8);
                 reader.Read();
                 if (isInterfaces && reader.TokenType == JsonTokenType.StartObject)
                     ScanInterfaces(ref reader, bom, interfaces);
+                else if (isLeds && reader.TokenType == JsonTokenType.StartObject)
+                    ScanLeds(ref reader, bom, leds);
                 else
                     reader.Skip();
             }
@@ -214,6 +243,30 @@ internal static class PeerEdit
                 iface.LastMemberNameStart = nameStart;
                 iface.LastMemberEnd = bom + (int)reader.BytesConsumed;
             }
+        }
+    }
+
+    private static void ScanLeds(ref Utf8JsonReader reader, int bom, LedSpan leds)
+    {
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            bool isPeers = reader.ValueTextEquals("peers"u8);
+            reader.Read();
+            if (!isPeers || reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                continue;
+            }
+            leds.ObjectStart = bom + (int)reader.TokenStartIndex;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                int start = bom + (int)reader.TokenStartIndex;
+                string name = reader.GetString()!;
+                reader.Read();
+                reader.Skip();
+                leds.Members.Add(new PeerSpan(start, bom + (int)reader.BytesConsumed, name));
+            }
+            leds.ObjectEnd = bom + (int)reader.TokenStartIndex;
         }
     }
 
