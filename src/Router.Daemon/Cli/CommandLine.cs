@@ -41,7 +41,7 @@ internal static class CommandLine
                 new("private-key-file", null, true, "export: the far side's own private key, if made here (else a placeholder it fills)"),
                 new("qr", null, false, "export: print the file as a QR code for a phone's WireGuard app"),
             ], 2,
-            "peer add|remove|export NAME [OPTIONS]", "add or remove a peer in router.json (validated, applied as 'apply'), or print the far side's wg-quick file"),
+            "peer add|remove|export NAME ...", "add or remove a peer in router.json (validated, applied as 'apply'), or print the far side's wg-quick file"),
         new("genkey", Verb.GenKey, [], 0, "genkey", "print a new private key (base64), as wg genkey"),
         new("pubkey", Verb.PubKey, [], 0, "pubkey", "read a private key on stdin, print its public key, as wg pubkey"),
         new("genpsk", Verb.GenPsk, [], 0, "genpsk", "print a new pre-shared key, as wg genpsk"),

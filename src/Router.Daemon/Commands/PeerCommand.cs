@@ -254,7 +254,7 @@ internal static class PeerCommand
         {
             int exit = ApplyCommand.ApplyJson(json, confirm, output, error, socket);
             if (exit == 0)
-                output.WriteLine($"{done} in {path}");
+                output.WriteLine($"{done} in {path}{(confirm > 0 ? "; it stays only if 'routerd confirm' arrives in time" : "")}");
             return exit;
         }
         if (confirm > 0)

@@ -113,6 +113,19 @@ public sealed class FirmwarePeerTests(ITestOutputHelper output)
             Assert.True(rig.Ping("10.77.0.4"), "phone answers after site2 left");
             Assert.DoesNotContain("site2", File.ReadAllText(rig.ConfigPath));
             Assert.False(rig.Routerd!.HasExited);
+
+            // The same commit-confirmed path as apply: a removal nobody confirms comes back on its own.
+            string withPhone = File.ReadAllText(rig.ConfigPath);
+            var unconfirmed = rig.Cli($"peer remove phone --confirm 3 {config}");
+            output.WriteLine($"$ routerd peer remove phone --confirm 3 -> exit {unconfirmed.Exit}\n{unconfirmed.Stdout}{unconfirmed.Stderr}");
+            Assert.True(unconfirmed.Exit == 0, unconfirmed.Stdout + unconfirmed.Stderr);
+            Assert.Contains("routerd confirm", unconfirmed.Stdout);
+            Assert.DoesNotContain(Wg.PubKey(keyD), rig.A.Exec("wg", $"show {rig.IfA} peers"));
+            watch.Restart();
+            Assert.True(Wait.Until(() => rig.A.Exec("wg", $"show {rig.IfA} peers").Contains(Wg.PubKey(keyD)), 15_000), "the unconfirmed removal was not rolled back:\n" + rig.Log);
+            output.WriteLine($"unconfirmed 'peer remove' rolled back {watch.ElapsedMilliseconds} ms after the command returned");
+            Assert.Equal(withPhone, File.ReadAllText(rig.ConfigPath));
+            Assert.True(Wait.Until(() => rig.Ping("10.77.0.4", 1), 20_000), "phone does not answer after the rollback");
         }
         finally
         {
