@@ -181,8 +181,7 @@ internal static class PeerEdit
         interfaces = [];
         leds = new LedSpan();
         error = null;
-        int bom = json.AsSpan().StartsWith("\uFEFF"u8) ? 3 : 0;
-        var reader = new Utf8JsonReader(json.AsSpan(bom), Lenient);
+        var reader = new Utf8JsonReader(json, Lenient);
         try
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
@@ -196,9 +195,9 @@ internal static class PeerEdit
                 bool isLeds = reader.ValueTextEquals("leds"u8);
                 reader.Read();
                 if (isInterfaces && reader.TokenType == JsonTokenType.StartObject)
-                    ScanInterfaces(ref reader, bom, interfaces);
+                    ScanInterfaces(ref reader, interfaces);
                 else if (isLeds && reader.TokenType == JsonTokenType.StartObject)
-                    ScanLeds(ref reader, bom, leds);
+                    ScanLeds(ref reader, leds);
                 else
                     reader.Skip();
             }
@@ -211,7 +210,7 @@ internal static class PeerEdit
         return true;
     }
 
-    private static void ScanInterfaces(ref Utf8JsonReader reader, int bom, List<InterfaceSpan> interfaces)
+    private static void ScanInterfaces(ref Utf8JsonReader reader, List<InterfaceSpan> interfaces)
     {
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -222,31 +221,31 @@ internal static class PeerEdit
                 reader.Skip();
                 continue;
             }
-            var iface = new InterfaceSpan(name, bom + (int)reader.TokenStartIndex);
+            var iface = new InterfaceSpan(name, (int)reader.TokenStartIndex);
             interfaces.Add(iface);
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                int nameStart = bom + (int)reader.TokenStartIndex;
+                int nameStart = (int)reader.TokenStartIndex;
                 bool isPeers = reader.ValueTextEquals("peers"u8);
                 reader.Read();
                 if (isPeers && reader.TokenType == JsonTokenType.StartArray)
                 {
                     iface.PeersKeyStart = nameStart;
-                    iface.PeersArrayStart = bom + (int)reader.TokenStartIndex;
-                    ScanPeers(ref reader, bom, iface.Peers);
-                    iface.PeersArrayEnd = bom + (int)reader.TokenStartIndex;
+                    iface.PeersArrayStart = (int)reader.TokenStartIndex;
+                    ScanPeers(ref reader, iface.Peers);
+                    iface.PeersArrayEnd = (int)reader.TokenStartIndex;
                 }
                 else
                 {
                     reader.Skip();
                 }
                 iface.LastMemberNameStart = nameStart;
-                iface.LastMemberEnd = bom + (int)reader.BytesConsumed;
+                iface.LastMemberEnd = (int)reader.BytesConsumed;
             }
         }
     }
 
-    private static void ScanLeds(ref Utf8JsonReader reader, int bom, LedSpan leds)
+    private static void ScanLeds(ref Utf8JsonReader reader, LedSpan leds)
     {
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -257,29 +256,29 @@ internal static class PeerEdit
                 reader.Skip();
                 continue;
             }
-            leds.ObjectStart = bom + (int)reader.TokenStartIndex;
+            leds.ObjectStart = (int)reader.TokenStartIndex;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                int start = bom + (int)reader.TokenStartIndex;
+                int start = (int)reader.TokenStartIndex;
                 string name = reader.GetString()!;
                 reader.Read();
                 reader.Skip();
-                leds.Members.Add(new PeerSpan(start, bom + (int)reader.BytesConsumed, name));
+                leds.Members.Add(new PeerSpan(start, (int)reader.BytesConsumed, name));
             }
-            leds.ObjectEnd = bom + (int)reader.TokenStartIndex;
+            leds.ObjectEnd = (int)reader.TokenStartIndex;
         }
     }
 
     // Leaves the reader on the array's EndArray.
-    private static void ScanPeers(ref Utf8JsonReader reader, int bom, List<PeerSpan> peers)
+    private static void ScanPeers(ref Utf8JsonReader reader, List<PeerSpan> peers)
     {
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
-            int start = bom + (int)reader.TokenStartIndex;
+            int start = (int)reader.TokenStartIndex;
             if (reader.TokenType != JsonTokenType.StartObject)
             {
                 reader.Skip();
-                peers.Add(new PeerSpan(start, bom + (int)reader.BytesConsumed, null));
+                peers.Add(new PeerSpan(start, (int)reader.BytesConsumed, null));
                 continue;
             }
             string? name = null;
@@ -292,7 +291,7 @@ internal static class PeerEdit
                 else
                     reader.Skip();
             }
-            peers.Add(new PeerSpan(start, bom + (int)reader.BytesConsumed, name));
+            peers.Add(new PeerSpan(start, (int)reader.BytesConsumed, name));
         }
     }
 }

@@ -98,6 +98,31 @@ public sealed class PeerCommandTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(["first", "second"], config.Interface("wg0")!.Peers.Select(p => p.Name));
     }
 
+    [Fact]
+    public void WithSeveralInterfacesAddAsksWhichAndAddsToThatOne()
+    {
+        string json = _fixture.Expand("""
+            { 'interfaces': {
+              'wg0': { 'privateKeyFile': '$KEY', 'listenPort': 51820, 'peers': [ { 'name': 'hq', 'publicKey': '$A', 'allowedIps': ['10.0.0.0/16'] } ] },
+              'wg1': { 'privateKeyFile': '$KEY1', 'listenPort': 51821, 'peers': [ { 'name': 'lab', 'publicKey': '$B', 'allowedIps': ['10.20.0.0/24'] } ] }
+            } }
+            """);
+        File.WriteAllText(ConfigPath, json);
+        byte[] before = File.ReadAllBytes(ConfigPath);
+        var r = Peer("add", "x", "--public-key", ConfigFixture.PeerKeyC, "--allowed-ips", "10.9.0.0/24");
+        Assert.Equal(1, r.Exit);
+        Assert.Contains("interfaces: error: the file has 2 interfaces (wg0, wg1); say which with --interface", r.Stderr);
+        Assert.Equal(before, File.ReadAllBytes(ConfigPath));
+        // The same prefix on another interface is no overlap: each interface routes its own.
+        Assert.Equal(0, Peer("add", "x", "--public-key", ConfigFixture.PeerKeyC, "--allowed-ips", "10.0.0.0/16", "-i", "wg1").Exit);
+        using var config = LoadValid();
+        Assert.Equal(["lab", "x"], config.Interface("wg1")!.Peers.Select(p => p.Name));
+        Assert.Equal(["hq"], config.Interface("wg0")!.Peers.Select(p => p.Name));
+        Assert.Equal(0, Peer("remove", "hq").Exit);
+        using var removed = LoadValid();
+        Assert.Empty(removed.Interface("wg0")!.Peers);
+    }
+
     [Theory]
     [InlineData("hq")]   // the first of two: its comma after it goes with it
     [InlineData("lab")]  // the last: the comma before it goes
