@@ -28,6 +28,7 @@ internal static class PeerExport
         sb.Append("# ").Append(peer.Name).Append(": the far end of ").Append(iface.Name)
           .AppendLine(" on this gateway (routerd peer export); for wg-quick(8), e.g. /etc/wireguard/wg0.conf");
         sb.AppendLine("[Interface]");
+        // The far side's key, which the admin asked to hand over (a phone's QR code): the one secret that may become text here.
         if (options.FarPrivateKey is { } key)
             sb.Append("PrivateKey = ").AppendLine(Convert.ToBase64String(key.Bytes));
         else
