@@ -203,7 +203,13 @@ internal static class PeerCommand
             var lines = text.Split('\n');
             foreach (var comment in lines.Where(l => l.StartsWith('#')))
                 error.WriteLine(comment);
-            output.Write(TerminalQr.Render(string.Join('\n', lines.Where(l => !l.StartsWith('#')))));
+            string code = string.Join('\n', lines.Where(l => !l.StartsWith('#')));
+            if (TerminalQr.Render(code) is not string drawing)
+            {
+                error.WriteLine($"routerd: the file is {System.Text.Encoding.UTF8.GetByteCount(code)} bytes, more than a QR code holds; copy the file instead (routerd peer export {name} without --qr)");
+                return 1;
+            }
+            output.Write(drawing);
             return 0;
         }
         finally

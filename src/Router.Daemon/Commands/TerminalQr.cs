@@ -15,10 +15,20 @@ internal static class TerminalQr
     private const string Colours = "\u001b[40;97m";
     private const string Reset = "\u001b[0m";
 
-    public static string Render(string text)
+    /// <summary>The drawing, or null when the text is more than a QR code holds at level M (2,331 bytes: a peer with hundreds of prefixes).</summary>
+    public static string? Render(string text)
     {
         using var generator = new QRCodeGenerator();
-        using QRCodeData data = generator.CreateQrCode(text, QRCodeGenerator.ECCLevel.M);
+        QRCodeData data;
+        try
+        {
+            data = generator.CreateQrCode(text, QRCodeGenerator.ECCLevel.M);
+        }
+        catch (QRCoder.Exceptions.DataTooLongException)
+        {
+            return null;
+        }
+        using var owned = data;
         var matrix = data.ModuleMatrix; // quiet zone included
         int size = matrix.Count;
         var sb = new StringBuilder();

@@ -254,6 +254,17 @@ public sealed class PeerCommandTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(expected, decoded);
     }
 
+    [Fact]
+    public void AFileTooLongForAQrCodeIsSaidSoNotThrown()
+    {
+        File.WriteAllText(ConfigPath, Original);
+        string many = string.Join(',', Enumerable.Range(0, 200).Select(i => $"172.16.{i}.0/24"));
+        var r = Peer("export", "lab", "--allowed-ips", many, "--qr");
+        Assert.Equal(1, r.Exit);
+        Assert.Contains("more than a QR code holds; copy the file instead", r.Stderr);
+        Assert.Equal("", r.Stdout);
+    }
+
     /// <summary>Reads the terminal drawing back into modules (half blocks: light is drawn, dark is background) and writes a PBM.</summary>
     internal static int WritePbm(string terminal, string path, int scale)
     {
