@@ -104,7 +104,9 @@ internal static class PeerCommand
             }
             keepalive = seconds;
         }
-        var peer = new NewPeer(name, key.Trim(), SplitList(allowed), command.Option("endpoint"), keepalive, command.Option("preshared-key-file"));
+        // A key file named on the command line is relative to where the admin stands; the file needs an absolute path.
+        string? psk = command.Option("preshared-key-file") is string f ? Path.GetFullPath(f) : null;
+        var peer = new NewPeer(name, key.Trim(), SplitList(allowed), command.Option("endpoint"), keepalive, psk);
         var edit = PeerEdit.Add(current, command.Option("interface"), peer);
         if (!edit.Ok)
             return Refuse(error, $"{edit.Path}: error: {edit.Error}");

@@ -159,6 +159,7 @@ public sealed class PeerCommandTests(ITestOutputHelper output) : IDisposable
         { ["add", "x", "--public-key", ConfigFixture.PeerKeyC, "--allowed-ips", "10.9.0.0/24", "--interface", "wg7"], "interfaces.wg7: error: no such interface; the file has wg0" },
         { ["add", "bad name", "--public-key", ConfigFixture.PeerKeyC, "--allowed-ips", "10.9.0.0/24"], "interfaces.wg0.peers[2].name: error: 'bad name' is not a valid peer name" },
         { ["add", "x", "--public-key", ConfigFixture.PeerKeyC, "--allowed-ips", "10.9.0.0/24", "--preshared-key-file", "/nonexistent/x.psk"], "interfaces.wg0.peers[2].presharedKeyFile: error: key file '/nonexistent/x.psk' does not exist" },
+        { ["add", "x", "--public-key", ConfigFixture.PeerKeyC, "--allowed-ips", "10.9.0.0/24", "--preshared-key-file", "no-such.psk"], $"interfaces.wg0.peers[2].presharedKeyFile: error: key file '{Path.GetFullPath("no-such.psk")}' does not exist" },
         { ["remove", "nobody"], "interfaces.*.peers: error: no peer is named 'nobody'; the file has: hq, lab" },
         { ["add", "x", "--public-key", ConfigFixture.PeerKeyC], "needs --public-key KEY and --allowed-ips" },
         { ["add", "x", "--public-key", ConfigFixture.PeerKeyC, "--allowed-ips", "10.9.0.0/24", "--keepalive", "often"], "--keepalive takes seconds from 0 to 65535" },
@@ -179,6 +180,17 @@ public sealed class PeerCommandTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(before, File.ReadAllBytes(ConfigPath));
         Assert.False(File.Exists(ConfigPath + ".prev"), "nothing may be written, not even the .prev file");
         Assert.Empty(Directory.GetFiles(_fixture.Dir.Path, ".router.json*")); // no temporary file left
+    }
+
+    [Fact]
+    public void APresharedKeyFileIsWrittenAsAnAbsolutePath()
+    {
+        File.WriteAllText(ConfigPath, Original);
+        string relative = Path.GetRelativePath(Environment.CurrentDirectory, _fixture.PskPath);
+        Assert.Equal(0, Peer("add", "x", "--public-key", ConfigFixture.PeerKeyC, "--allowed-ips", "10.9.0.0/24", "--preshared-key-file", relative).Exit);
+        using var config = LoadValid();
+        Assert.Equal(_fixture.PskPath, config.Interface("wg0")!.Peers[2].PresharedKeyFile);
+        Assert.NotNull(config.Interface("wg0")!.Peers[2].PresharedKey);
     }
 
     [Fact]
