@@ -47,6 +47,12 @@ internal static class ApplyCommand
             }
             json = content.Bytes!;
         }
+        return ApplyJson(json, confirm, output, error, socketPath);
+    }
+
+    /// <summary>Hands configuration bytes to the daemon (also for 'routerd peer'); <paramref name="confirm"/> 0 is no confirm window.</summary>
+    public static int ApplyJson(byte[] json, int confirm, TextWriter output, TextWriter error, string socketPath)
+    {
         byte[] header = Encoding.ASCII.GetBytes($"apply {confirm.ToString(CultureInfo.InvariantCulture)}\n");
         return Exchange([.. header, .. json], output, error, socketPath);
     }
