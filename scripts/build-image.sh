@@ -78,11 +78,13 @@ log "mirror: $mirror (security: $security_mirror), suite $suite + $suite-backpor
 # wireguard-tools: `wg show` against routerd's UAPI socket, and `wg genkey` as the first-boot fallback.
 # wireless-regdb: the signed regulatory database (regulatory.db) that brcmfmac's cfg80211 loads; without it Wi-Fi
 # (the Zero 2 W's only network) stays on the world-roaming channel set.
+# fdisk: sfdisk grows the root partition to the end of the card on first boot (router-grow-root.service), as
+# Debian's own Raspberry Pi images do; resize2fs (e2fsprogs) then grows the filesystem.
 packages=(
   raspi-firmware linux-image-arm64/$suite-backports firmware-brcm80211 initramfs-tools zstd
   systemd systemd-sysv udev dbus systemd-timesyncd systemd-resolved
   openssh-server nftables iproute2 libgpiod3 wpasupplicant ca-certificates
-  e2fsprogs dosfstools kmod netbase procps iputils-ping wireguard-tools nano wireless-regdb
+  e2fsprogs dosfstools kmod netbase procps iputils-ping wireguard-tools nano wireless-regdb fdisk
 )
 sources=(
   "deb $mirror $suite main non-free-firmware"
@@ -124,7 +126,7 @@ build_base() {
     --setup-hook="mkdir -p \"\$1/etc/apt/preferences.d\" && cp '$root/rootfs/image/etc/apt/preferences.d/router-kernel-backports' \"\$1/etc/apt/preferences.d/\"" \
     --setup-hook='mkdir -p "$1/var/cache/apt/archives"' \
     --setup-hook="sync-in $debs /var/cache/apt/archives" \
-    --essential-hook="mkdir -p \"\$1/etc/default\" \"\$1/etc/initramfs-tools/conf.d\" && cp '$root/rootfs/image/etc/default/raspi-firmware' '$root/rootfs/image/etc/default/raspi-firmware-custom' \"\$1/etc/default/\" && cp '$root/rootfs/image/etc/initramfs-tools/conf.d/router.conf' \"\$1/etc/initramfs-tools/conf.d/\"" \
+    --essential-hook="mkdir -p \"\$1/etc/default\" \"\$1/etc/initramfs-tools/conf.d\" && cp '$root/rootfs/image/etc/default/raspi-firmware' \"\$1/etc/default/\" && cp '$root/rootfs/image/etc/initramfs-tools/conf.d/router.conf' \"\$1/etc/initramfs-tools/conf.d/\"" \
     --essential-hook='chroot "$1" dpkg-divert --quiet --local --rename --add /usr/sbin/update-initramfs' \
     --essential-hook='mkdir -p "$1/usr/sbin" && printf "#!/bin/sh\necho \"update-initramfs: deferred by the image build\" >&2\nexit 0\n" > "$1/usr/sbin/update-initramfs" && chmod 755 "$1/usr/sbin/update-initramfs"' \
     --customize-hook="sync-out /var/cache/apt/archives $debs" \
@@ -154,7 +156,7 @@ packages: ${packages[*]}
 sources: ${sources[*]}
 EOF
   cat "$root/rootfs/image/etc/apt/preferences.d/router-kernel-backports" \
-      "$root/rootfs/image/etc/default/raspi-firmware" "$root/rootfs/image/etc/default/raspi-firmware-custom" \
+      "$root/rootfs/image/etc/default/raspi-firmware" \
       "$root/rootfs/image/etc/initramfs-tools/conf.d/router.conf"
   declare -f build_base stamp
 }
