@@ -39,7 +39,7 @@ log() { printf '[build-image %4ds] %s\n' "$(( $(date +%s) - t_start ))" "$*"; }
 die() { echo "build-image: $*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "run as root (chroot into the arm64 root filesystem, file ownership in mke2fs -d)"
-for tool in mmdebstrap mkfs.vfat mcopy mke2fs sfdisk dpkg-deb dpkg-query chroot unshare; do
+for tool in mmdebstrap mkfs.vfat mcopy mke2fs sfdisk dpkg-deb dpkg-query chroot unshare dtc; do
   command -v "$tool" >/dev/null || die "missing $tool: scripts/install-deps.sh image"
 done
 
@@ -208,7 +208,7 @@ rm -f "$rootfs/tmp/$(basename "$deb")"
 log "rootfs: enabling units"
 in_root systemctl enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
   nftables.service ssh.service router-ssh-hostkeys.service systemd-time-wait-sync.service \
-  routerd.service routerd-firstboot.service
+  routerd.service routerd-firstboot.service router-grow-root.service
 # wpa_supplicant@wlan0 is started by a udev rule when wlan0 appears (rootfs/image/etc/udev/rules.d/70-router-wlan0.rules).
 # Nothing but explicit configuration changes goes to flash in normal running: no daily apt downloads, no daily
 # dpkg database backups, no e2scrub (needs LVM anyway). The stock wpa_supplicant.service (D-Bus) is not used.
@@ -223,6 +223,8 @@ echo router > "$rootfs/etc/hostname"
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
 rm -rf "$rootfs"/var/log/journal/* "$rootfs"/tmp/* 2>/dev/null || true
 
+# config.txt's board sections: the one generated file (board/raspi-firmware-custom, from the board profiles).
+install -m 0644 "$root/board/raspi-firmware-custom" "$rootfs/etc/default/raspi-firmware-custom"
 log "rootfs: regenerating config.txt / cmdline.txt with raspi-firmware's hook"
 kver=$(ls "$rootfs/boot" | sed -n 's/^vmlinuz-//p' | sort -V | tail -n 1)
 [ -n "$kver" ] || die "no kernel in the base"
@@ -236,6 +238,11 @@ bootdir="$work/bootfiles"
 mkdir -p "$bootdir"
 mv "$rootfs/boot/firmware/"* "$bootdir/"             # the ext4 root keeps /boot/firmware as an empty mount point
 chmod 0700 "$rootfs/boot/firmware"
+# Pi 5 D0 stepping: the firmware applies overlays/bcm2712d0.dtbo to bcm2712-rpi-5-b.dtb on D0 boards; this one turns
+# it into mainline's D0 tree (board/bcm2712d0-overlay.dts; check-image.sh proves the result). raspi-firmware's
+# postinst copies its overlays with cp -r, which leaves this file in place on updates.
+mkdir -p "$bootdir/overlays"
+dtc -q -I dts -O dtb -o "$bootdir/overlays/bcm2712d0.dtbo" "$root/board/bcm2712d0-overlay.dts"
 
 log "image: FAT RASPIFIRM ${fat_mib} MiB"
 mkfs.vfat -C -F 32 -n RASPIFIRM "$fat" $(( fat_mib * 1024 )) >/dev/null
