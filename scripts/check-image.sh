@@ -176,7 +176,7 @@ moddep=$(ext_cat "/usr/lib/modules/$kver/modules.dep")
 check "kernel config /boot/config-$kver in the image" test -n "$kconfig"
 # The lines a board's firmware applies: every section whose filter the board matches, plus [all].
 board_lines() {
-  awk -v f=" $1 " '/^\[.*\]$/ { on = ($0 == "[all]" || index(f, " " $0 " ") > 0); next }
+  awk -v f=" $1 " 'BEGIN { on = 1 } /^\[.*\]$/ { on = ($0 == "[all]" || index(f, " " $0 " ") > 0); next }
                    on && !/^#/ && NF' <<<"$config"
 }
 # The lines of one section of config.txt (the appended part; comments and blank lines left out).
@@ -236,7 +236,6 @@ if fetch_dtb bcm2712-rpi-5-b.dtb && fetch_dtb bcm2712-d-rpi-5-b.dtb && mcopy -n 
   ok "rpi5 D0: overlays/bcm2712d0.dtbo and bcm2712-d-rpi-5-b.dtb on the FAT"
   fdtoverlay -i "$tmp/bcm2712-rpi-5-b.dtb" -o "$tmp/c0+d0.dtb" "$tmp/d0.dtbo" 2>/dev/null
   fdtoverlay -i "$tmp/bcm2712-d-rpi-5-b.dtb" -o "$tmp/d0+d0.dtb" "$tmp/d0.dtbo" 2>/dev/null
-  dts() { dtc -q -I dtb -O dts -s "$1" 2>/dev/null; }
   check "rpi5 D0: bcm2712-rpi-5-b.dtb + bcm2712d0.dtbo = bcm2712-d-rpi-5-b.dtb (fdtoverlay)" \
     bash -c '[ -s "$1" ] && [ "$(dtc -q -I dtb -O dts -s "$1")" = "$(dtc -q -I dtb -O dts -s "$2")" ]' _ "$tmp/c0+d0.dtb" "$tmp/bcm2712-d-rpi-5-b.dtb"
   check "rpi5 D0: bcm2712-d-rpi-5-b.dtb unchanged by bcm2712d0.dtbo (should the firmware load it instead)" \
