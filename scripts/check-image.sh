@@ -207,7 +207,7 @@ for json in "$root"/board/*.json; do
     line=$(jq -r '.statusLedGpioLine // empty' "$json")
     if [ -n "$line" ]; then
       check "$b: no LED class device for status; its GPIO line $line is named in bcm2712-d-rpi-5-b.dtb (routerd does not drive it yet)" \
-        bash -c 'dtc -q -I dtb -O dts "$1" | grep -q "gpio-line-names = .*$2"' _ "$tmp/bcm2712-d-rpi-5-b.dtb" "$line"
+        bash -c 'dtc -q -I dtb -O dts "$1" | grep -q "gpio-line-names = .*$2"' _ "$(fetch_dtb bcm2712-d-rpi-5-b.dtb && echo "$tmp/bcm2712-d-rpi-5-b.dtb")" "$line"
     fi
   else
     bad "$b: $dtb is not on the boot partition"
