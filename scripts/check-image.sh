@@ -223,8 +223,9 @@ for json in "$root"/board/*.json; do
   done
   chip=${wifi[$b]}
   fw_bin=$(resolve "/usr/lib/firmware/brcm/brcmfmac$chip.bin")
-  fw_txt=$(resolve "/usr/lib/firmware/brcm/brcmfmac$chip.${board_compat[$b]}.txt"); fw_txt=${fw_txt:-$(resolve "/usr/lib/firmware/brcm/brcmfmac$chip.txt")}
-  check "$b: Wi-Fi firmware brcmfmac$chip.bin (${fw_bin:-none}) and nvram (${fw_txt:-none})" bash -c '[ -n "$1" ] && [ -n "$2" ]' _ "$fw_bin" "$fw_txt"
+  nvram="brcmfmac$chip.${board_compat[$b]}.txt"; fw_txt=$(resolve "/usr/lib/firmware/brcm/$nvram")
+  [ -n "$fw_txt" ] || { nvram="brcmfmac$chip.txt"; fw_txt=$(resolve "/usr/lib/firmware/brcm/$nvram"); }
+  check "$b: Wi-Fi firmware brcmfmac$chip.bin (-> ${fw_bin:-none}) and nvram $nvram (-> ${fw_txt:-none})" bash -c '[ -n "$1" ] && [ -n "$2" ]' _ "$fw_bin" "$fw_txt"
 done
 # Zero 2 W units with the 43436 chip (brcmfmac calls it 43430 B0) need firmware Debian does not ship.
 b0=$(resolve /usr/lib/firmware/brcm/brcmfmac43430b0-sdio.bin)
