@@ -58,7 +58,7 @@ public sealed class ConfigValidationTests : IDisposable
         { "GPIO out of range", """{ 'interfaces': { 'wg0': { 'privateKeyFile': '$KEY', 'peers': [ { 'name': 'hq', 'publicKey': '$A' } ] } }, 'leds': { 'peers': { 'hq': { 'gpio': 99 } } } }""", "leds.peers.hq.gpio", "99 is out of range; expected an integer from 0 to 53" },
         { "two LEDs on one pin", """{ 'interfaces': { 'wg0': { 'privateKeyFile': '$KEY', 'peers': [ { 'name': 'hq', 'publicKey': '$A' }, { 'name': 'lab', 'publicKey': '$B' } ] } }, 'leds': { 'peers': { 'hq': { 'gpio': 17 }, 'lab': { 'gpio': 17 } } } }""", "leds.peers.lab.gpio", "GPIO 17 is already used by leds.peers.hq" },
         { "unknown board", WithLeds("{ 'board': 'rpi9' }"), "leds.board", "unknown board 'rpi9'; expected one of: rpi3b, rpi3bplus, rpi4b, rpi400, rpi5, cm4, zero2w" },
-        { "board not a profile name", WithLeds("{ 'board': 'Raspberry Pi 4' }"), "leds.board", "'Raspberry Pi 4' is not a board profile name; expected one of: rpi3b, rpi4b" },
+        { "board not a profile name", WithLeds("{ 'board': 'Raspberry Pi 4' }"), "leds.board", "'Raspberry Pi 4' is not a board profile name; expected one of: rpi3b, rpi3bplus, rpi4b" },
         { "unknown status style", WithLeds("{ 'board': 'rpi4b', 'status': 'blink' }"), "leds.status", "'blink' is not an LED; expected act, pwr, none, gpio (the board's suggested pin), gpioN, gpioN:active-low or led:NAME" },
         { "status GPIO off the header", WithLeds("{ 'board': 'rpi5', 'status': 'gpio30' }"), "leds.status", "GPIO 30 is not on the rpi5 header; expected 2..27 (BCM numbering" },
         { "peer GPIO off the header", WithLeds("{ 'board': 'rpi4b', 'peers': { 'hq': { 'gpio': 40 } } }"), "leds.peers.hq.gpio", "GPIO 40 is not on the rpi4b header; expected 2..27" },
