@@ -119,7 +119,7 @@ public sealed partial class FloodTests(ITestOutputHelper output)
         rig.B.Exec("wg", $"set {rig.IfB} peer {rig.PubA} remove");
         rig.B.Exec("wg", $"set {rig.IfB} peer {rig.PubA} endpoint 192.0.2.1:51820 allowed-ips 10.77.0.1/32");
         var watch = Stopwatch.StartNew();
-        rig.B.Exec("ping", "-c 1 -i 0.2 -w 30 10.77.0.1"); // one probe a 0.2 s until the first reply, 30 s at most
+        rig.B.Exec("ping", "-c 1 -i 0.2 -w 45 10.77.0.1"); // one probe a 0.2 s until the first reply, 45 s at most
         return watch.Elapsed.TotalSeconds;
     }
 

