@@ -6,7 +6,7 @@ using Router.Daemon.Apply;
 namespace Router.Daemon.Commands;
 
 /// <summary>
-/// <c>routerd apply [FILE|-] [--confirm SECONDS]</c> and <c>routerd confirm</c>: the client half. It hands the file
+/// <c>routerd apply [FILE|-] [--confirm SECONDS | --no-confirm] [--dry-run]</c> and <c>routerd confirm</c>: the client half. It hands the file
 /// (or stdin, so 'ssh branch routerd apply &lt; router.json' works) to the running daemon over the control socket and
 /// prints what the daemon says. The daemon validates, writes, applies and owns any rollback; if this SSH session is
 /// cut halfway, the daemon still finishes and rolls back on its own.
@@ -16,12 +16,20 @@ internal static class ApplyCommand
     /// <summary>How long to wait for the daemon's answer: its probe timeout plus room for applying.</summary>
     private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(120);
 
-    public static int Apply(string? file, string? confirmSeconds, TextWriter output, TextWriter error, string socketPath = ControlSocket.DefaultPath, Stream? stdin = null)
+    /// <param name="sshConnection">$SSH_CONNECTION: over SSH the daemon checks whether the change cuts this session's path
+    /// and then, unless <paramref name="confirmSeconds"/> or <paramref name="noConfirm"/> is given, applies it with a confirm window.</param>
+    public static int Apply(string? file, string? confirmSeconds, TextWriter output, TextWriter error, string socketPath = ControlSocket.DefaultPath, Stream? stdin = null,
+        bool dryRun = false, bool noConfirm = false, string? sshConnection = null)
     {
         int confirm = 0;
         if (confirmSeconds is not null && (!int.TryParse(confirmSeconds, NumberStyles.None, CultureInfo.InvariantCulture, out confirm) || confirm is < 1 or > 86400))
         {
             error.WriteLine($"routerd: --confirm takes a number of seconds from 1 to 86400, not '{confirmSeconds}'");
+            return Program.UsageError;
+        }
+        if (confirmSeconds is not null && noConfirm)
+        {
+            error.WriteLine("routerd: --confirm and --no-confirm exclude each other");
             return Program.UsageError;
         }
         byte[] json;
@@ -47,7 +55,20 @@ internal static class ApplyCommand
             }
             json = content.Bytes!;
         }
-        byte[] header = Encoding.ASCII.GetBytes($"apply {confirm.ToString(CultureInfo.InvariantCulture)}\n");
+        var options = new ApplyOptions
+        {
+            ConfirmWithin = confirm > 0 ? TimeSpan.FromSeconds(confirm) : null,
+            NoConfirm = noConfirm,
+            DryRun = dryRun,
+            Ssh = SshSession.Parse(sshConnection),
+        };
+        return Send(json, options, output, error, socketPath);
+    }
+
+    /// <summary>Hands <paramref name="json"/> to the daemon's apply path (validated, atomic, probed, rolled back if need be) and prints its answer.</summary>
+    public static int Send(byte[] json, ApplyOptions options, TextWriter output, TextWriter error, string socketPath = ControlSocket.DefaultPath)
+    {
+        byte[] header = Encoding.ASCII.GetBytes(options.RequestLine());
         return Exchange([.. header, .. json], output, error, socketPath);
     }
 

@@ -23,9 +23,9 @@ internal static class ShowCommand
         string? only = command.Arguments.Count > 0 ? command.Arguments[0] : null;
         bool json = command.Has("json");
         var now = DateTimeOffset.UtcNow;
-        var (peers, drops, configuration) = FromDaemon(FirmwarePaths.StatusSocket);
+        var (peers, drops, configuration, apply) = FromDaemon(FirmwarePaths.StatusSocket);
         if (peers is not null && only is not null && !peers.Any(p => p.Interface == only))
-            (peers, configuration) = (null, null); // not the firmware daemon's interface (a drop-in or wireguard-go one): ask its UAPI socket
+            (peers, configuration, apply) = (null, null, null); // not the firmware daemon's interface (a drop-in or wireguard-go one): ask its UAPI socket
         bool fromDaemon = peers is not null;
         // The UAPI directory is shared by every network namespace: a socket whose interface is not in this one
         // belongs to another namespace, and listing its peers as if they were here would mislead.
@@ -81,30 +81,30 @@ internal static class ShowCommand
         if (json)
         {
             using var stdout = Console.OpenStandardOutput();
-            stdout.Write(PeerStatusFormat.Json(peers, now, drops, configuration));
+            stdout.Write(PeerStatusFormat.Json(peers, now, drops, configuration, apply));
         }
         else
         {
-            output.Write(PeerStatusFormat.Text(peers, now, drops, configuration));
+            output.Write(PeerStatusFormat.Text(peers, now, drops, configuration, apply));
         }
         return 0;
     }
 
-    /// <summary>The firmware daemon's peers, each interface's drops and its configuration note; all null without a daemon.</summary>
-    private static (List<PeerStatus>? Peers, Dictionary<string, IReadOnlyDictionary<string, long>>? Drops, string? Configuration) FromDaemon(string path)
+    /// <summary>The firmware daemon's peers, each interface's drops, its configuration note and its latest apply; all null without a daemon.</summary>
+    private static (List<PeerStatus>? Peers, Dictionary<string, IReadOnlyDictionary<string, long>>? Drops, string? Configuration, Apply.ApplyRecord? Apply) FromDaemon(string path)
     {
         if (!File.Exists(path))
-            return (null, null, null);
+            return (null, null, null, null);
         try
         {
             using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = (int)Timeout.TotalMilliseconds };
             socket.Connect(new UnixDomainSocketEndPoint(path));
             byte[] answer = ReadAll(socket);
-            return (PeerStatusFormat.Parse(answer), PeerStatusFormat.ParseDrops(answer), PeerStatusFormat.ParseConfiguration(answer));
+            return (PeerStatusFormat.Parse(answer), PeerStatusFormat.ParseDrops(answer), PeerStatusFormat.ParseConfiguration(answer), Apply.ApplyRecord.Parse(answer));
         }
         catch (Exception e) when (e is SocketException or IOException or JsonException or KeyNotFoundException or InvalidOperationException)
         {
-            return (null, null, null);
+            return (null, null, null, null);
         }
     }
 

@@ -16,8 +16,9 @@ internal static class PeerStatusFormat
 {
     /// <param name="configuration">Why the configuration file is not simply running (waiting, or refused while the
     /// previous one runs); null when it is.</param>
+    /// <param name="apply">The latest 'routerd apply' (written as its own "apply" object; null: none since the daemon started).</param>
     public static byte[] Json(IReadOnlyList<PeerStatus> peers, DateTimeOffset now, IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>>? drops = null,
-        string? configuration = null)
+        string? configuration = null, Apply.ApplyRecord? apply = null)
     {
         using var buffer = new MemoryStream();
         // Keys print as wg(8) prints them ("+" and "/" unescaped): the output feeds terminals and JSON parsers, never HTML.
@@ -28,6 +29,7 @@ internal static class PeerStatusFormat
                 w.WriteNull("configuration");
             else
                 w.WriteString("configuration", configuration);
+            Apply.ApplyRecord.WriteJson(w, apply);
             w.WriteStartArray("interfaces");
             foreach (var group in peers.GroupBy(p => p.Interface))
             {
@@ -124,11 +126,13 @@ internal static class PeerStatusFormat
     }
 
     public static string Text(IReadOnlyList<PeerStatus> peers, DateTimeOffset now, IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>>? drops = null,
-        string? configuration = null)
+        string? configuration = null, Apply.ApplyRecord? apply = null)
     {
         var s = new StringBuilder();
         if (configuration is not null)
             s.Append("configuration: ").Append(configuration).Append('\n');
+        if (apply is not null)
+            s.Append(apply.Text(now));
         foreach (var group in peers.GroupBy(p => p.Interface))
         {
             s.Append("interface: ").Append(group.Key).Append('\n');
