@@ -156,7 +156,7 @@ internal sealed class ApplyTransaction(ConfigStore store, RunningConfig running,
                 _pendingConfirm = pending;
                 _confirmTimer = RollBackUnlessConfirmedAsync(window, pending, offered.Replaced, record);
                 return new(ApplyOutcome.AwaitingConfirm,
-                    $"applied; pending until {ApplyRecord.Time(record.Until)}: run 'routerd confirm' within {window.TotalSeconds:0} s or it is rolled back", loaded.Problems)
+                    $"applied; run 'routerd confirm' within {window.TotalSeconds:0} s or it is rolled back (pending until {ApplyRecord.Time(record.Until)})", loaded.Problems)
                     { Changes = changes, Warnings = warnings };
             }
             // Peers may hold the old keys' sessions a moment longer; the engine copied what it needs from the config.
