@@ -55,6 +55,9 @@ internal sealed class ApplyTransaction(ConfigStore store, RunningConfig running,
 
     public TimeSpan ProbeTimeout { get; init; } = DefaultProbeTimeout;
 
+    /// <summary>The window an apply over SSH gets when it cuts the session's path and asked for none (ROUTERD_SSH_CONFIRM).</summary>
+    public TimeSpan SshConfirmWindow { get; init; } = SshPath.DefaultConfirmWindow;
+
     /// <summary>Whether an apply is waiting for 'routerd confirm'.</summary>
     public bool AwaitingConfirm => Volatile.Read(ref _pendingConfirm) is not null;
 
@@ -96,7 +99,7 @@ internal sealed class ApplyTransaction(ConfigStore store, RunningConfig running,
             if (sshCut is not null)
             {
                 if (confirmWithin is null && !options.NoConfirm)
-                    confirmWithin = SshPath.DefaultConfirmWindow;
+                    confirmWithin = SshConfirmWindow;
                 warnings.Add($"warning: this change cuts the path of this SSH session ({options.Ssh}): {sshCut}");
                 warnings.Add(confirmWithin is { } w
                     ? $"warning: {(options.DryRun ? "applying it would wait" : "waiting")} {SshPath.Seconds(w)} s for 'routerd confirm' (from a new session that works); without it the change is rolled back"

@@ -261,6 +261,7 @@ internal static class CommandLine
           .AppendLine("  ROUTERD_STATUS_SOCKET=PATH           show socket (/run/router/status.sock)")
           .AppendLine("  ROUTERD_SEED=PATH|none               seed configuration to import on first start")
           .AppendLine("  ROUTERD_PROBE_TIMEOUT=SECONDS        how long peers get to answer after an apply (20)")
+          .AppendLine("  ROUTERD_SSH_CONFIRM=SECONDS          confirm window of an apply over SSH that cuts the session's path (120)")
           .AppendLine("  ROUTERD_PEER_LIMIT=N                 most peers per interface (65536)")
           .AppendLine("  ROUTERD_UDP_OFFLOAD=0, ROUTERD_TUN_OFFLOAD=0   turn the kernel offloads off")
           .AppendLine("  ROUTERD_PIPELINE_DROP=0|1, ROUTERD_PIPELINE_BYTES=N, ROUTERD_PIPELINE_BATCHES=N   engine pipeline tuning")

@@ -76,7 +76,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
         using var watcher = new ConfigWatcher(_configPath, () => _ = Task.Run(() => ReloadAsync("file changed")));
         // A SIGTERM during the first load is not kept waiting for it either.
         Task.WaitAny(ReloadAsync("start"), _stop.Task);
-        var apply = new ApplyTransaction(_store, _running, this) { ProbeTimeout = FirmwarePaths.ProbeTimeout };
+        var apply = new ApplyTransaction(_store, _running, this) { ProbeTimeout = FirmwarePaths.ProbeTimeout, SshConfirmWindow = FirmwarePaths.SshConfirmWindow };
         ControlSocket? control = null;
         StatusSocket? status = null;
         try
