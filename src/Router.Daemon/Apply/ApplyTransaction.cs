@@ -142,10 +142,10 @@ internal sealed class ApplyTransaction(ConfigStore store, RunningConfig running,
             if (silent.Count > 0)
             {
                 // Asked before the rollback: the engine's view of the failed handshakes is about the new settings.
-                string names = string.Join("; ", silent.Select(p => NameOf(before, loaded.Config!, p) + Cause(p, before, offered.Diff!)));
+                string why = string.Join("; ", silent.Select(p =>
+                    $"{NameOf(before, loaded.Config!, p)} answered before the change and not within {ProbeTimeout.TotalSeconds:0} s after it{Cause(p, before, offered.Diff!)}"));
                 await RollBackAsync(CancellationToken.None);
                 offered.Replaced?.Dispose();
-                string why = $"{names}: answered before the change and not within {ProbeTimeout.TotalSeconds:0} s after it";
                 _last = new ApplyRecord(at, ApplyState.RolledBack, why, changes) { EndedAt = _time.GetUtcNow() };
                 return new(ApplyOutcome.RolledBack, $"rolled back: {why}; the previous configuration is in force again", loaded.Problems)
                     { Changes = changes, Warnings = warnings };
@@ -285,7 +285,7 @@ internal sealed class ApplyTransaction(ConfigStore store, RunningConfig running,
             causes.Add("this change gave it a new public key: a key the site does not hold makes it drop every handshake unanswered");
         if (diff.InterfacesChanged.FirstOrDefault(c => c.Name == peer.Interface) is { } change && change.Device.HasFlag(DeviceFields.PrivateKey))
             causes.Add($"this change gave {peer.Interface} a new private key: the far side drops handshakes until it has the new public key");
-        return causes.Count == 0 ? "" : $" ({string.Join("; ", causes)})";
+        return causes.Count == 0 ? "" : $" (likely cause: {string.Join("; and ", causes)})";
     }
 
     private static string NameOf(RouterConfig? before, RouterConfig after, PeerRef peer)

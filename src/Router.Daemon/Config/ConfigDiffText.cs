@@ -34,10 +34,19 @@ internal static class ConfigDiffText
                 lines.Add($"  {at}.addresses: {List(o.Addresses)} -> {List(n.Addresses)}");
             if (change.Device.HasFlag(DeviceFields.Mtu))
                 lines.Add($"  {at}.mtu: {o.Mtu} -> {n.Mtu}");
+            // A name that leaves under one key and comes back under another is the same site with a new key.
             foreach (var p in change.PeersAdded)
-                lines.Add($"+ {at}.peers[{Index(n, p.PublicKey)}] ({p.Name}): allowedIps {List(p.AllowedIps)}, endpoint {p.Endpoint?.ToString() ?? "(none)"}");
+            {
+                if (change.PeersRemoved.FirstOrDefault(r => r.Name == p.Name) is { } old)
+                    lines.Add($"  {at}.peers[{Index(n, p.PublicKey)}].publicKey ({p.Name}): {old.PublicKey} -> {p.PublicKey}");
+                else
+                    lines.Add($"+ {at}.peers[{Index(n, p.PublicKey)}] ({p.Name}): allowedIps {List(p.AllowedIps)}, endpoint {p.Endpoint?.ToString() ?? "(none)"}");
+            }
             foreach (var p in change.PeersRemoved)
-                lines.Add($"- {at}.peers[{Index(o, p.PublicKey)}] ({p.Name}): removed (was before this change)");
+            {
+                if (!change.PeersAdded.Any(a => a.Name == p.Name))
+                    lines.Add($"- {at}.peers[{Index(o, p.PublicKey)}] ({p.Name}): removed");
+            }
             foreach (var p in change.PeersChanged)
             {
                 var op = o.Peer(p.PublicKey)!;

@@ -107,10 +107,10 @@ public sealed class ApplyTruthTests : IDisposable
         _target.Causes[_lab] = "no answer from [2001:db8::7]:51820: check the endpoint, port and firewall on both sides";
         var result = await _apply.ApplyAsync(Json(ChangeLab(ConfigFixture.Valid)), null, CancellationToken.None);
         Assert.Equal(ApplyOutcome.RolledBack, result.Outcome);
-        Assert.Contains("wg0/lab (no answer from [2001:db8::7]:51820", result.Message);
+        Assert.Contains("wg0/lab answered before the change and not within 20 s after it (likely cause: no answer from [2001:db8::7]:51820", result.Message);
         var last = Assert.IsType<ApplyRecord>(_apply.Last);
         Assert.Equal(ApplyState.RolledBack, last.State);
-        Assert.Contains("wg0/lab (no answer from", last.Why);
+        Assert.Contains("wg0/lab answered before the change and not within 20 s after it (likely cause: no answer from", last.Why);
         Assert.NotNull(last.EndedAt);
     }
 
@@ -121,6 +121,8 @@ public sealed class ApplyTruthTests : IDisposable
         var result = await _apply.ApplyAsync(Json(ConfigFixture.Valid.Replace("'publicKey': '$B'", "'publicKey': '$C'")), null, CancellationToken.None);
         Assert.Equal(ApplyOutcome.RolledBack, result.Outcome);
         Assert.Contains("this change gave it a new public key", result.Message);
+        // The diff says which key changed (never a secret: public keys are not).
+        Assert.Contains(result.Changes, c => c.Contains($"interfaces.wg0.peers[1].publicKey (lab): {ConfigFixture.PeerKeyB} -> {ConfigFixture.PeerKeyC}"));
     }
 
     [Fact]

@@ -40,7 +40,7 @@ public sealed class FirmwareRollbackTests(ITestOutputHelper output)
             // The likely cause: the far side never answered a key it does not hold, and this change made that key.
             Assert.Contains("no answer from 192.0.2.2:51820", apply.Stdout);
             Assert.Contains("this change gave it a new public key", apply.Stdout);
-            Assert.Contains($"interfaces.{rig.IfA}.peers[0] (hq)", apply.Stdout); // the diff: the old entry out, the new one in
+            Assert.Contains($"interfaces.{rig.IfA}.peers[0].publicKey (hq): {rig.PubB} -> {stranger}", apply.Stdout); // the diff
             Assert.Equal(original, File.ReadAllText(rig.ConfigPath));
             string peers = rig.A.Exec("wg", $"show {rig.IfA} peers");
             Assert.Contains(rig.PubB, peers);
