@@ -156,6 +156,7 @@ internal sealed class ApplyTransaction(ConfigStore store, RunningConfig running,
                 var pending = new CancellationTokenSource();
                 var record = new ApplyRecord(at, ApplyState.Pending, sshCut is null ? null : $"over SSH, {sshCut}", changes) { Until = _time.GetUtcNow() + window };
                 _last = record;
+                MarkPending(at, record.Until!.Value, json.Span);
                 _pendingConfirm = pending;
                 _confirmTimer = RollBackUnlessConfirmedAsync(window, pending, offered.Replaced, record);
                 return new(ApplyOutcome.AwaitingConfirm,
@@ -181,8 +182,57 @@ internal sealed class ApplyTransaction(ConfigStore store, RunningConfig running,
             return false;
         if (_last is { State: ApplyState.Pending } record)
             _last = record with { State = ApplyState.Confirmed, EndedAt = _time.GetUtcNow() };
+        store.ClearPending();
         pending.Cancel();
         return true;
+    }
+
+    /// <summary>The record of an apply a previous daemon left pending (see <see cref="RecoverPending"/>).</summary>
+    public ApplyRecord? Recovered
+    {
+        init => _last = value;
+    }
+
+    private void MarkPending(DateTimeOffset at, DateTimeOffset until, ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            store.MarkPending(at, until, json);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.Error($"apply: cannot write {store.PendingPath} ({e.Message}): a daemon restart before the confirm would keep this change");
+        }
+    }
+
+    /// <summary>
+    /// At start, before the first load: an apply the previous daemon left waiting for 'routerd confirm' (it was
+    /// stopped, crashed or the board rebooted inside the window) was never confirmed, so it is rolled back now, as the
+    /// window would have done; unless the file changed since (someone wrote another one), which then stays.
+    /// </summary>
+    public static ApplyRecord? RecoverPending(ConfigStore store, TimeProvider? time = null)
+    {
+        if (store.ReadPending() is not { } mark)
+        {
+            store.ClearPending(); // none, or malformed: nothing to act on
+            return null;
+        }
+        var (at, until, same) = mark;
+        var now = (time ?? TimeProvider.System).GetUtcNow();
+        store.ClearPending();
+        if (!same)
+        {
+            Log.Error($"apply: the apply of {ApplyRecord.Time(at)} was still waiting for 'routerd confirm' when the daemon stopped, but {store.Path} changed since: it stays");
+            return null;
+        }
+        if (!store.RestorePrevious())
+        {
+            Log.Error($"apply: the apply of {ApplyRecord.Time(at)} was still waiting for 'routerd confirm' when the daemon stopped, and there is no {store.PreviousPath} to roll back to");
+            return null;
+        }
+        string why = $"the daemon stopped before 'routerd confirm' (window until {ApplyRecord.Time(until)}): rolled back when it started again";
+        Log.Error($"apply: the apply of {ApplyRecord.Time(at)} was never confirmed: {why}");
+        return new ApplyRecord(at, ApplyState.RolledBack, why, []) { Until = until, EndedAt = now };
     }
 
     /// <summary>What 'routerd confirm' says when nothing is waiting: never "confirmed" for an apply that was rolled back.</summary>
@@ -220,6 +270,7 @@ internal sealed class ApplyTransaction(ConfigStore store, RunningConfig running,
         {
             var watch = System.Diagnostics.Stopwatch.StartNew();
             await RollBackAsync(CancellationToken.None);
+            store.ClearPending();
             _last = record with
             {
                 State = ApplyState.RolledBack, EndedAt = _time.GetUtcNow(),

@@ -74,9 +74,11 @@ internal sealed class FirmwareDaemon : IConfigTarget
         // Watch before the first load, so a file that appears meanwhile is not missed (reloads are serialised).
         Directory.CreateDirectory(Path.GetDirectoryName(_configPath)!);
         using var watcher = new ConfigWatcher(_configPath, () => _ = Task.Run(() => ReloadAsync("file changed")));
+        // An apply the previous run left waiting for its confirm was never confirmed: roll it back before loading.
+        var recovered = ApplyTransaction.RecoverPending(_store);
         // A SIGTERM during the first load is not kept waiting for it either.
         Task.WaitAny(ReloadAsync("start"), _stop.Task);
-        var apply = new ApplyTransaction(_store, _running, this) { ProbeTimeout = FirmwarePaths.ProbeTimeout, SshConfirmWindow = FirmwarePaths.SshConfirmWindow };
+        var apply = new ApplyTransaction(_store, _running, this) { ProbeTimeout = FirmwarePaths.ProbeTimeout, SshConfirmWindow = FirmwarePaths.SshConfirmWindow, Recovered = recovered };
         ControlSocket? control = null;
         StatusSocket? status = null;
         try

@@ -217,3 +217,68 @@ public sealed class ApplyTruthTests : IDisposable
         Assert.Null(ApplyRecord.Parse(Router.Daemon.Firmware.PeerStatusFormat.Json([], at)));
     }
 }
+
+/// <summary>A pending apply outlives the daemon: the next daemon rolls it back before it loads the file.</summary>
+public sealed class PendingAcrossRestartTests : IDisposable
+{
+    private readonly ConfigFixture _f = new();
+
+    public void Dispose() => _f.Dispose();
+
+    private (ConfigStore Store, ApplyTransaction Apply, RunningConfig Running) Daemon()
+    {
+        var store = new ConfigStore(_f.Dir.File("router.json"));
+        var running = new RunningConfig();
+        var recovered = ApplyTransaction.RecoverPending(store);
+        if (store.Exists)
+            Assert.True(running.Offer(store.Load()).Accepted);
+        return (store, new ApplyTransaction(store, running, new FakeTarget()) { Recovered = recovered }, running);
+    }
+
+    [Fact]
+    public async Task RestartInsideTheWindowRollsBackAndSaysSo()
+    {
+        byte[] original = Encoding.UTF8.GetBytes(_f.Expand(ConfigFixture.Valid));
+        new ConfigStore(_f.Dir.File("router.json")).Write(original);
+        var (store, apply, _) = Daemon();
+        var result = await apply.ApplyAsync(Encoding.UTF8.GetBytes(_f.Expand(ConfigFixture.Valid.Replace("'mtu': 1420", "'mtu': 1400"))), TimeSpan.FromMinutes(10), CancellationToken.None);
+        Assert.Equal(ApplyOutcome.AwaitingConfirm, result.Outcome);
+        Assert.True(File.Exists(store.PendingPath));
+
+        // The daemon dies inside the window (its timer with it); the next one starts.
+        var (again, next, running) = Daemon();
+        Assert.Equal(original, File.ReadAllBytes(again.Path));
+        Assert.False(File.Exists(again.PendingPath));
+        Assert.Equal(1420, running.Current!.Interface("wg0")!.Mtu);
+        var last = Assert.IsType<ApplyRecord>(next.Last);
+        Assert.Equal(ApplyState.RolledBack, last.State);
+        Assert.Contains("the daemon stopped before 'routerd confirm'", last.Why);
+        Assert.Contains("was rolled back", next.NothingToConfirm());
+    }
+
+    [Fact]
+    public async Task ConfirmedApplyLeavesNoMark()
+    {
+        new ConfigStore(_f.Dir.File("router.json")).Write(Encoding.UTF8.GetBytes(_f.Expand(ConfigFixture.Valid)));
+        var (store, apply, _) = Daemon();
+        await apply.ApplyAsync(Encoding.UTF8.GetBytes(_f.Expand(ConfigFixture.Valid.Replace("'mtu': 1420", "'mtu': 1400"))), TimeSpan.FromMinutes(10), CancellationToken.None);
+        Assert.True(apply.Confirm());
+        Assert.False(File.Exists(store.PendingPath));
+        var (_, next, running) = Daemon();
+        Assert.Equal(1400, running.Current!.Interface("wg0")!.Mtu);
+        Assert.Null(next.Last);
+    }
+
+    [Fact]
+    public async Task FileChangedSinceThePendingApplyStays()
+    {
+        new ConfigStore(_f.Dir.File("router.json")).Write(Encoding.UTF8.GetBytes(_f.Expand(ConfigFixture.Valid)));
+        var (store, apply, _) = Daemon();
+        await apply.ApplyAsync(Encoding.UTF8.GetBytes(_f.Expand(ConfigFixture.Valid.Replace("'mtu': 1420", "'mtu': 1400"))), TimeSpan.FromMinutes(10), CancellationToken.None);
+        byte[] edited = Encoding.UTF8.GetBytes(_f.Expand(ConfigFixture.Valid.Replace("'mtu': 1420", "'mtu': 1380")));
+        File.WriteAllBytes(store.Path, edited); // someone wrote another file meanwhile
+        var (again, _, _) = Daemon();
+        Assert.Equal(edited, File.ReadAllBytes(again.Path));
+        Assert.False(File.Exists(again.PendingPath));
+    }
+}
