@@ -126,6 +126,47 @@ public sealed class FirmwareApplyTruthTests(ITestOutputHelper output)
         }
     }
 
+    [RootFact]
+    public void DaemonKilledInsideTheWindowRollsBackWhenItStartsAgain()
+    {
+        using var rig = new FirmwareRig();
+        try
+        {
+            rig.StartWireguardGo();
+            string original = rig.Config(keepalive: 25);
+            rig.WriteConfig(original);
+            rig.StartRouterd();
+            Assert.True(rig.WaitForUapi(), rig.Log);
+            string changed = original.Replace("\"mtu\": 1420", "\"mtu\": 1400");
+            var apply = rig.Cli("apply --confirm 600", stdin: changed);
+            Assert.True(apply.Exit == 0, apply.Stdout + apply.Stderr + rig.Log);
+            Assert.Contains("pending until", apply.Stdout);
+            Assert.Equal(changed, File.ReadAllText(rig.ConfigPath));
+
+            // The daemon dies inside the window (a crash, an OOM kill, a power cut): its timer dies with it.
+            rig.Routerd!.Kill();
+            rig.Routerd.WaitForExit(10_000);
+            File.Delete(rig.StatusSocket); // left by the killed daemon: wait for the new one's
+            rig.StartRouterd();
+            Assert.True(rig.WaitForUapi(), rig.Log);
+            Assert.Equal(original, File.ReadAllText(rig.ConfigPath));
+            Assert.False(File.Exists(rig.ConfigPath + ".pending"));
+            Assert.True(Wait.Until(() => rig.A.Exec("ip", $"link show {rig.IfA}").Contains("mtu 1420"), 10_000), rig.A.Exec("ip", $"link show {rig.IfA}"));
+            var record = ShowJson(rig).GetProperty("apply");
+            output.WriteLine($"show --json apply after the restart: {record}");
+            Assert.Equal("rolled_back", record.GetProperty("outcome").GetString());
+            Assert.Contains("the daemon stopped before 'routerd confirm'", record.GetProperty("why").GetString());
+            var confirm = rig.Cli("confirm");
+            Assert.Equal(1, confirm.Exit);
+            Assert.Contains("was rolled back", confirm.Stderr);
+            Assert.Contains("was never confirmed", rig.Log);
+        }
+        finally
+        {
+            output.WriteLine(rig.Log);
+        }
+    }
+
     private static (int Exit, string Stdout, string Stderr) Ssh(FirmwareRig rig, SshServer sshd, string command, string? stdin = null)
     {
         using var p = Sh.Start("ip", $"netns exec {rig.B.Name} ssh {sshd.Options} {command}", redirectStdin: true);
