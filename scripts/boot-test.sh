@@ -174,6 +174,8 @@ if [ "$TUNNEL" != 0 ]; then
   routerd show 2>&1 | head -n 12 | sed 's/^/ROUTER-TEST: routerd-show: /'
   wg show wg0 2>&1 | head -n 12 | sed 's/^/ROUTER-TEST: wg-show: /'
   say "routerd-active=$(systemctl is-active routerd.service)"
+  say "wg-ports=$(nft list set inet router wireguard_ports 2>/dev/null | grep -oE 'elements = [{][^}]*[}]')"
+  say "wg-ports-file=$(grep -c '^add element inet router wireguard_ports' /run/router/wireguard-ports.nft 2>/dev/null)"
 fi
 say "READY uptime=$(mono)"
 i=0
@@ -388,6 +390,8 @@ if [ "$tunnel" != 0 ]; then
     check "routerd.service still active after the tunnel test" test "$(marker routerd-active)" = active
     check "routerd show: peer hq ($host_pub) is up" \
       bash -c 'grep -qF "peer: hq ($2)" <<<"$1" && grep -qE "^ +state: (up|traffic)" <<<"$1"' _ "$show" "$host_pub"
+    check "firewall: routerd put its listen port in set wireguard_ports ($(marker wg-ports)) and wrote the include file" \
+      bash -c '[ "$1" = "elements = { 51820 }" ] && [ "$2" = 1 ]' _ "$(marker wg-ports)" "$(marker wg-ports-file)"
   fi
   check "wg show (routerd's UAPI socket in the guest): peer $host_pub with a latest handshake" \
     bash -c 'grep -qF "peer: $2" <<<"$1" && grep -q "latest handshake:" <<<"$1"' _ "$wgshow" "$host_pub"

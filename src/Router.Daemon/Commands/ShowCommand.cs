@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Router.Daemon.Cli;
@@ -23,9 +24,9 @@ internal static class ShowCommand
         string? only = command.Arguments.Count > 0 ? command.Arguments[0] : null;
         bool json = command.Has("json");
         var now = DateTimeOffset.UtcNow;
-        var (peers, drops, configuration, apply) = FromDaemon(FirmwarePaths.StatusSocket);
-        if (peers is not null && only is not null && !peers.Any(p => p.Interface == only))
-            (peers, configuration, apply) = (null, null, null); // not the firmware daemon's interface (a drop-in or wireguard-go one): ask its UAPI socket
+        var (peers, drops, configuration, interfaces, apply) = FromDaemon(FirmwarePaths.StatusSocket);
+        if (peers is not null && only is not null && !peers.Any(p => p.Interface == only) && !interfaces!.Any(i => i.Name == only))
+            (peers, configuration, interfaces, apply) = (null, null, null, null); // not the firmware daemon's interface (a drop-in or wireguard-go one): ask its UAPI socket
         bool fromDaemon = peers is not null;
         // The UAPI directory is shared by every network namespace: a socket whose interface is not in this one
         // belongs to another namespace, and listing its peers as if they were here would mislead.
@@ -34,6 +35,7 @@ internal static class ShowCommand
         {
             var names = Names(FirmwarePaths.Config(command.Option("config")));
             peers = [];
+            interfaces = [];
             if (Directory.Exists(UapiServer.DefaultDirectory))
             {
                 foreach (string socket in Directory.GetFiles(UapiServer.DefaultDirectory, "*.sock").Order(StringComparer.Ordinal))
@@ -48,7 +50,8 @@ internal static class ShowCommand
                     }
                     if (FromUapi(socket, name, names, now) is { } found)
                     {
-                        peers.AddRange(found);
+                        interfaces.Add(found.Interface);
+                        peers.AddRange(found.Peers);
                         if (DropsFromUapi(socket) is { Count: > 0 } counted)
                             (drops ??= new(StringComparer.Ordinal))[name] = counted;
                     }
@@ -58,18 +61,19 @@ internal static class ShowCommand
         if (only is not null)
         {
             peers = peers.Where(p => p.Interface == only).ToList();
+            interfaces = interfaces!.Where(i => i.Name == only).ToList();
             if (elsewhere.Contains(only))
             {
                 error.WriteLine($"routerd: {only} is not in this network namespace (its UAPI socket is served from another one: run show there, e.g. ip netns exec NS routerd show {only})");
                 return 1;
             }
-            if (peers.Count == 0 && !File.Exists(Path.Combine(UapiServer.DefaultDirectory, only + ".sock")))
+            if (peers.Count == 0 && interfaces.Count == 0 && !File.Exists(Path.Combine(UapiServer.DefaultDirectory, only + ".sock")))
             {
                 error.WriteLine($"routerd: no interface named {only}");
                 return 1;
             }
         }
-        else if (!fromDaemon && peers.Count == 0)
+        else if (!fromDaemon && peers.Count == 0 && interfaces!.Count == 0)
         {
             error.WriteLine($"routerd: no WireGuard interface in this network namespace, and no firmware daemon at {FirmwarePaths.StatusSocket}" +
                 (elsewhere.Count > 0 ? $" ({elsewhere.Count} UAPI socket(s) in {UapiServer.DefaultDirectory} belong to other namespaces: {string.Join(", ", elsewhere)})" : ""));
@@ -81,30 +85,31 @@ internal static class ShowCommand
         if (json)
         {
             using var stdout = Console.OpenStandardOutput();
-            stdout.Write(PeerStatusFormat.Json(peers, now, drops, configuration, apply));
+            stdout.Write(PeerStatusFormat.Json(peers, now, drops, configuration, interfaces, apply));
         }
         else
         {
-            output.Write(PeerStatusFormat.Text(peers, now, drops, configuration, apply));
+            output.Write(PeerStatusFormat.Text(peers, now, drops, configuration, interfaces, apply));
         }
         return 0;
     }
 
-    /// <summary>The firmware daemon's peers, each interface's drops, its configuration note and its latest apply; all null without a daemon.</summary>
-    private static (List<PeerStatus>? Peers, Dictionary<string, IReadOnlyDictionary<string, long>>? Drops, string? Configuration, Apply.ApplyRecord? Apply) FromDaemon(string path)
+    /// <summary>The firmware daemon's peers, each interface's drops, its configuration note, its interfaces' own
+    /// keys and ports, and its latest apply; all null without a daemon.</summary>
+    private static (List<PeerStatus>? Peers, Dictionary<string, IReadOnlyDictionary<string, long>>? Drops, string? Configuration, List<InterfaceInfo>? Interfaces, Apply.ApplyRecord? Apply) FromDaemon(string path)
     {
         if (!File.Exists(path))
-            return (null, null, null, null);
+            return (null, null, null, null, null);
         try
         {
             using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = (int)Timeout.TotalMilliseconds };
             socket.Connect(new UnixDomainSocketEndPoint(path));
             byte[] answer = ReadAll(socket);
-            return (PeerStatusFormat.Parse(answer), PeerStatusFormat.ParseDrops(answer), PeerStatusFormat.ParseConfiguration(answer), Apply.ApplyRecord.Parse(answer));
+            return (PeerStatusFormat.Parse(answer), PeerStatusFormat.ParseDrops(answer), PeerStatusFormat.ParseConfiguration(answer), PeerStatusFormat.ParseInterfaces(answer), Apply.ApplyRecord.Parse(answer));
         }
         catch (Exception e) when (e is SocketException or IOException or JsonException or KeyNotFoundException or InvalidOperationException)
         {
-            return (null, null, null, null);
+            return (null, null, null, null, null);
         }
     }
 
@@ -154,8 +159,9 @@ internal static class ShowCommand
     /// </summary>
     private static Dictionary<string, long>? DropsFromUapi(string socketPath)
     {
-        if (AskUapi(socketPath, "get=drops\n\n"u8) is not { } reply)
+        if (AskUapi(socketPath, "get=drops\n\n"u8) is not { } answer)
             return null;
+        string reply = Encoding.ASCII.GetString(answer.Buffer, 0, answer.Length); // counters only: no secret in it
         var drops = new Dictionary<string, long>(StringComparer.Ordinal);
         bool ok = false;
         foreach (string line in reply.Split('\n'))
@@ -171,38 +177,57 @@ internal static class ShowCommand
         return ok ? drops : null;
     }
 
-    /// <summary>One request to a UAPI socket; the reply up to its blank line (1 MiB at most), or null on any error.</summary>
-    private static string? AskUapi(string socketPath, ReadOnlySpan<byte> request)
+    /// <summary>
+    /// One request to a UAPI socket; the reply up to its blank line (1 MiB at most), or null on any error. A get=1
+    /// reply holds the private and pre-shared keys: one buffer that never grows (no stale copies), cleared by the caller.
+    /// </summary>
+    private static (byte[] Buffer, int Length)? AskUapi(string socketPath, ReadOnlySpan<byte> request)
     {
+        byte[] buffer = new byte[1 << 20];
+        int length = 0;
         try
         {
             using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = (int)Timeout.TotalMilliseconds };
             socket.Connect(new UnixDomainSocketEndPoint(socketPath));
             socket.Send(request);
-            var buffer = new MemoryStream();
-            byte[] chunk = new byte[16384];
             int n;
-            while (buffer.Length < (1 << 20) && (n = socket.Receive(chunk)) > 0)
+            while (length < buffer.Length && (n = socket.Receive(buffer, length, buffer.Length - length, SocketFlags.None)) > 0)
             {
-                buffer.Write(chunk, 0, n);
-                if (buffer.Length >= 2 && EndsWithBlankLine(buffer))
+                length += n;
+                if (length >= 2 && buffer[length - 1] == '\n' && buffer[length - 2] == '\n')
                     break;
             }
-            return Encoding.ASCII.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+            return (buffer, length);
         }
         catch (Exception e) when (e is SocketException or IOException)
         {
+            CryptographicOperations.ZeroMemory(buffer);
             return null;
         }
     }
 
-    private static List<PeerStatus>? FromUapi(string socketPath, string interfaceName, Dictionary<string, string> names, DateTimeOffset now)
+    /// <summary>An interface's own key and port and its peers from its UAPI socket's get=1; null on any error.</summary>
+    private static (InterfaceInfo Interface, List<PeerStatus> Peers)? FromUapi(string socketPath, string interfaceName, Dictionary<string, string> names, DateTimeOffset now)
     {
-        if (AskUapi(socketPath, "get=1\n\n"u8) is not { } reply)
+        if (AskUapi(socketPath, "get=1\n\n"u8) is not { } answer)
             return null;
+        try
+        {
+            return ParseGet(answer.Buffer.AsSpan(0, answer.Length), interfaceName, names, now);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(answer.Buffer);
+        }
+    }
+
+    private static (InterfaceInfo Interface, List<PeerStatus> Peers) ParseGet(ReadOnlySpan<byte> reply, string interfaceName, Dictionary<string, string> names, DateTimeOffset now)
+    {
         var peers = new List<PeerStatus>();
-        string? key = null, endpoint = null;
+        string? ownKey = null, key = null, endpoint = null;
+        int port = 0, keepalive = 0;
         long sec = 0, rx = 0, tx = 0;
+        var allowed = new List<string>();
         void Flush()
         {
             if (key is null)
@@ -210,33 +235,57 @@ internal static class ShowCommand
             DateTimeOffset? handshake = sec == 0 ? null : DateTimeOffset.FromUnixTimeSeconds(sec);
             // UAPI does not say whether initiations go unanswered: up within a session's lifetime, idle otherwise.
             string state = handshake is { } h && now - h < LinkStateModel.SessionLifetime ? "up" : "idle";
-            peers.Add(new PeerStatus(interfaceName, names.TryGetValue(key, out var name) ? name : key[..8], key, endpoint, handshake, rx, tx, state));
+            peers.Add(new PeerStatus(interfaceName, names.TryGetValue(key, out var name) ? name : key[..8], key, endpoint, handshake, rx, tx, state,
+                string.Join(", ", allowed), keepalive));
             key = endpoint = null;
             sec = rx = tx = 0;
+            keepalive = 0;
+            allowed.Clear();
         }
-        foreach (string line in reply.Split('\n'))
+        while (!reply.IsEmpty)
         {
-            int eq = line.IndexOf('=');
+            int end = reply.IndexOf((byte)'\n');
+            var line = end < 0 ? reply : reply[..end];
+            reply = end < 0 ? default : reply[(end + 1)..];
+            int eq = line.IndexOf((byte)'=');
             if (eq < 0)
                 continue;
-            string name = line[..eq], value = line[(eq + 1)..];
-            switch (name)
+            var name = line[..eq];
+            var value = line[(eq + 1)..];
+            if (name.SequenceEqual("private_key"u8))
             {
+                ownKey = PublicFromPrivateHex(value);
+                continue;
+            }
+            if (name.SequenceEqual("preshared_key"u8))
+                continue; // a secret: never turned into text
+            string text = Encoding.ASCII.GetString(value);
+            switch (Encoding.ASCII.GetString(name))
+            {
+                case "listen_port":
+                    int.TryParse(text, out port);
+                    break;
                 case "public_key":
                     Flush();
-                    key = Convert.ToBase64String(Convert.FromHexString(value));
+                    key = Convert.ToBase64String(Convert.FromHexString(text));
                     break;
                 case "endpoint":
-                    endpoint = value;
+                    endpoint = text;
+                    break;
+                case "allowed_ip":
+                    allowed.Add(text);
+                    break;
+                case "persistent_keepalive_interval":
+                    int.TryParse(text, out keepalive);
                     break;
                 case "last_handshake_time_sec":
-                    long.TryParse(value, out sec);
+                    long.TryParse(text, out sec);
                     break;
                 case "rx_bytes":
-                    long.TryParse(value, out rx);
+                    long.TryParse(text, out rx);
                     break;
                 case "tx_bytes":
-                    long.TryParse(value, out tx);
+                    long.TryParse(text, out tx);
                     break;
                 case "errno":
                     Flush();
@@ -244,13 +293,28 @@ internal static class ShowCommand
             }
         }
         Flush();
-        return peers;
+        return (new InterfaceInfo(interfaceName, ownKey, port), peers);
     }
 
-    private static bool EndsWithBlankLine(MemoryStream buffer)
+    /// <summary>The base64 public key of a hex private key, as wg(8) shows an interface's own key; the private bytes are cleared.</summary>
+    private static string? PublicFromPrivateHex(ReadOnlySpan<byte> hex)
     {
-        byte[] b = buffer.GetBuffer();
-        int len = (int)buffer.Length;
-        return b[len - 1] == '\n' && b[len - 2] == '\n';
+        if (hex.Length != 64)
+            return null;
+        Span<byte> privateKey = stackalloc byte[32];
+        Span<byte> publicKey = stackalloc byte[32];
+        try
+        {
+            if (Convert.FromHexString(hex, privateKey, out _, out int written) != System.Buffers.OperationStatus.Done || written != 32)
+                return null;
+            if (privateKey.IndexOfAnyExcept((byte)0) < 0)
+                return null; // all zero: no key set
+            Router.Crypto.X25519.DerivePublicKey(privateKey, publicKey);
+            return Convert.ToBase64String(publicKey);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(privateKey);
+        }
     }
 }

@@ -42,6 +42,8 @@ internal sealed class FirmwareDaemon : IConfigTarget
     private volatile bool _ledsFromRawFile;
     private bool _nftTable;
     private volatile IReadOnlyList<PeerStatus> _status = [];
+    private volatile IReadOnlyList<InterfaceInfo> _interfaces = [];
+    private readonly FirewallPorts _firewall = FirewallPorts.ForStatusSocket(FirmwarePaths.StatusSocket);
 
     /// <summary>What `show` says about the configuration file when it is not simply running (null: it is).</summary>
     private volatile string? _configurationNote;
@@ -84,7 +86,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
         try
         {
             control = ControlSocket.Start(FirmwarePaths.ControlSocket, apply);
-            status = StatusSocket.Start(FirmwarePaths.StatusSocket, () => PeerStatusFormat.Json(_status, DateTimeOffset.UtcNow, DropsByInterface(_metricsSnapshot), _configurationNote, apply.Last));
+            status = StatusSocket.Start(FirmwarePaths.StatusSocket, () => PeerStatusFormat.Json(_status, DateTimeOffset.UtcNow, DropsByInterface(_metricsSnapshot), _configurationNote, _interfaces, apply.Last));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
         {
@@ -299,6 +301,8 @@ internal sealed class FirmwareDaemon : IConfigTarget
                     errors.Add("nftables ruleset not applied");
             }
         }
+        if (_firewall.Apply(_runners.Values.Select(r => (int)r.Device.ListenPort)) is { } firewallError)
+            errors.Add(firewallError);
         if (diff.LedsChanged || _ledsFromRawFile)
         {
             _ledsFromRawFile = false;
@@ -432,6 +436,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
             TimeSpan monoNow = LedController.MonotonicNow();
             var tunnels = new List<TunnelSnapshot>(runners.Length);
             var status = new List<PeerStatus>();
+            var interfaces = new List<InterfaceInfo>();
             var metrics = new List<InterfaceMetrics>(runners.Length);
             var health = new List<PeerHealthSample>();
             foreach (var runner in runners)
@@ -447,9 +452,11 @@ internal sealed class FirmwareDaemon : IConfigTarget
                 {
                     // Between teardown and a successful recreate: the interface is lost, its peers are down.
                     tunnels.Add(new TunnelSnapshot(runner.Name, InterfaceStatus.Lost, _fileValid, []));
+                    interfaces.Add(new InterfaceInfo(runner.Name, null, 0));
                     continue;
                 }
                 snap.PrivateKey?.Clear();
+                interfaces.Add(new InterfaceInfo(runner.Name, snap.PublicKey?.ToBase64(), snap.ListenPort));
                 runner.ResolveEndpoints(snap, wallNow);
                 var config = runner.Config;
                 var ledPeers = new List<Router.Leds.PeerSnapshot>(config.Peers.Count);
@@ -477,7 +484,9 @@ internal sealed class FirmwareDaemon : IConfigTarget
                         ? "down"
                         : LinkStateModel.Evaluate(tunnel, Leds.Peer(p.Name, s, wallNow, monoNow), monoNow).ToString().ToLowerInvariant();
                     status.Add(new PeerStatus(runner.Name, p.Name, p.PublicKey.ToString(), s?.Endpoint is { } ep ? EndpointText(ep) : p.Endpoint?.ToString(),
-                        s?.LastHandshake is { } h ? new DateTimeOffset(h, TimeSpan.Zero) : null, s?.RxBytes ?? 0, s?.TxBytes ?? 0, state));
+                        s?.LastHandshake is { } h ? new DateTimeOffset(h, TimeSpan.Zero) : null, s?.RxBytes ?? 0, s?.TxBytes ?? 0, state,
+                        string.Join(", ", p.AllowedIps), p.PersistentKeepalive,
+                        s is null ? "not in the running tunnel (the log says why it could not be applied)" : null));
                 }
                 long[] drops = new long[DropCounters.Count];
                 runner.Device.CopyDropsTo(drops);
@@ -491,8 +500,15 @@ internal sealed class FirmwareDaemon : IConfigTarget
                 foreach (var s in snap.Peers)
                     s.PresharedKey?.Clear();
             }
-            _status = status;
             _health.Update(health, monoNow);
+            // The reason a peer is down, from this tick's health verdict (the same words as its log line).
+            for (int i = 0; i < status.Count; i++)
+            {
+                if (status[i].DownReason is null && _health.DownReason(status[i].Interface, status[i].PublicKey) is { } reason)
+                    status[i] = status[i] with { DownReason = reason };
+            }
+            _status = status;
+            _interfaces = interfaces;
             _metricsSnapshot = new MetricsSnapshot(metrics);
             LogDrops(runners);
             _leds.Publish(new LinkSnapshot(tunnels));

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Router.Daemon.Config;
 using Router.Daemon.Hosting;
@@ -13,7 +12,6 @@ namespace Router.Daemon.Firmware;
 internal static class Forwarding
 {
     public const string Table = "routerd";
-    private static readonly TimeSpan NftTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>Writes the forwarding sysctls when enabled (left as they are otherwise); logs when /proc/sys is read-only.</summary>
     public static void ApplySysctls(ForwardingConfig forwarding)
@@ -74,7 +72,7 @@ internal static class Forwarding
     public static bool ApplyRuleset(string? ruleset)
     {
         string script = ruleset ?? $"table inet {Table}\ndelete table inet {Table}\n";
-        var (ok, message) = Nft(script);
+        var (ok, message) = Nft.Run(script);
         if (!ok)
             Log.Error($"nftables: {(ruleset is null ? "removing" : "applying")} table inet {Table} failed: {message}");
         else if (ruleset is not null)
@@ -83,33 +81,4 @@ internal static class Forwarding
     }
 
     public static void Remove() => ApplyRuleset(null);
-
-    private static (bool Ok, string Message) Nft(string script)
-    {
-        try
-        {
-            var psi = new ProcessStartInfo("nft", "-f -")
-            {
-                RedirectStandardInput = true,
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-                UseShellExecute = false,
-            };
-            using var p = Process.Start(psi)!;
-            p.StandardInput.Write(script);
-            p.StandardInput.Close();
-            var err = p.StandardError.ReadToEndAsync();
-            var output = p.StandardOutput.ReadToEndAsync();
-            if (!p.WaitForExit(NftTimeout))
-            {
-                p.Kill();
-                return (false, "nft did not finish in time");
-            }
-            return (p.ExitCode == 0, err.Result.Trim() + output.Result.Trim());
-        }
-        catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or InvalidOperationException)
-        {
-            return (false, $"cannot run nft: {e.Message}");
-        }
-    }
 }

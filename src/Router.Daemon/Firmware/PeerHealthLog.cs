@@ -59,6 +59,8 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
         public bool Seen;
         public int LastAttempts;
         public bool Retrying;            // the attempt count moved since the last line: the engine still tries
+        public string DownWhy = "";      // what the down line said made it down
+        public PeerHealthSample Last;    // the latest sample, to explain the state on demand
     }
 
     private readonly Dictionary<(string Interface, string Id), Track> _peers = new();
@@ -109,6 +111,7 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
             if (!_peers.TryGetValue((s.Interface, s.Id), out var t))
                 _peers[(s.Interface, s.Id)] = t = new Track { Mac1Baseline = s.BadMac1FromEndpoint, UnknownBaseline = s.UnknownKeyFromEndpoint }; // a handshake it already has is news: "up"
             t.Seen = true;
+            t.Last = s;
             Observe(t, s, now);
         }
         foreach (var key in _peers.Where(p => !p.Value.Seen).Select(p => p.Key).ToList())
@@ -185,6 +188,7 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
         if (why is not null)
         {
             t.State = State.Down;
+            t.DownWhy = why;
             t.DownSince = t.LastLine = now;
             t.Retrying = false;
             write(true, $"{Who(s)} down: {why}; {Explain(t, s)}");
@@ -197,6 +201,13 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
             write(false, $"{Who(s)} idle: no handshake within {(int)RejectAfterTime.TotalSeconds} s and nothing to send");
         }
     }
+
+    /// <summary>
+    /// Why a peer is down and its likely cause, as the latest line said it ("handshakes rejected; ... wrong public
+    /// key ..."), for <c>routerd show</c>; null when the peer is not down or not known.
+    /// </summary>
+    public string? DownReason(string iface, string id)
+        => _peers.TryGetValue((iface, id), out var t) && t.State == State.Down ? $"{t.DownWhy}; {Explain(t, t.Last)}" : null;
 
     // Built only when a line is written: Observe runs for every peer on every tick.
     private static string Who(in PeerHealthSample s)

@@ -6,7 +6,16 @@ namespace Router.Daemon.Firmware;
 
 /// <summary>One peer as 'routerd show' prints it.</summary>
 /// <param name="State">up, traffic, searching, idle, error or down (docs/LEDS.md's states).</param>
-internal sealed record PeerStatus(string Interface, string Name, string PublicKey, string? Endpoint, DateTimeOffset? LastHandshake, long RxBytes, long TxBytes, string State);
+/// <param name="AllowedIps">The peer's allowed IPs, comma-separated as wg(8) prints them; empty for none.</param>
+/// <param name="Keepalive">Persistent keepalive in seconds; 0 is off.</param>
+/// <param name="DownReason">Why the peer is down and the likely cause, as the health log says it; null when it is not down.</param>
+internal sealed record PeerStatus(string Interface, string Name, string PublicKey, string? Endpoint, DateTimeOffset? LastHandshake, long RxBytes, long TxBytes, string State,
+    string AllowedIps = "", int Keepalive = 0, string? DownReason = null);
+
+/// <summary>The gateway's own side of one interface: the public key peers must have for it, and its UDP port.</summary>
+/// <param name="PublicKey">Base64; null when the interface has no private key (a drop-in before its first set).</param>
+/// <param name="ListenPort">The bound UDP port; 0 when none.</param>
+internal sealed record InterfaceInfo(string Name, string? PublicKey, int ListenPort);
 
 /// <summary>
 /// The show output in both forms: JSON through Utf8JsonWriter (no reflection: AOT-safe) and a table for people.
@@ -16,9 +25,10 @@ internal static class PeerStatusFormat
 {
     /// <param name="configuration">Why the configuration file is not simply running (waiting, or refused while the
     /// previous one runs); null when it is.</param>
+    /// <param name="interfaces">Each interface's own key and port; an interface listed here shows even with no peers.</param>
     /// <param name="apply">The latest 'routerd apply' (written as its own "apply" object; null: none since the daemon started).</param>
     public static byte[] Json(IReadOnlyList<PeerStatus> peers, DateTimeOffset now, IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>>? drops = null,
-        string? configuration = null, Apply.ApplyRecord? apply = null)
+        string? configuration = null, IReadOnlyList<InterfaceInfo>? interfaces = null, Apply.ApplyRecord? apply = null)
     {
         using var buffer = new MemoryStream();
         // Keys print as wg(8) prints them ("+" and "/" unescaped): the output feeds terminals and JSON parsers, never HTML.
@@ -31,10 +41,16 @@ internal static class PeerStatusFormat
                 w.WriteString("configuration", configuration);
             Apply.ApplyRecord.WriteJson(w, apply);
             w.WriteStartArray("interfaces");
-            foreach (var group in peers.GroupBy(p => p.Interface))
+            foreach (var group in Groups(peers, interfaces))
             {
                 w.WriteStartObject();
                 w.WriteString("name", group.Key);
+                var info = Info(interfaces, group.Key);
+                if (info?.PublicKey is null)
+                    w.WriteNull("publicKey");
+                else
+                    w.WriteString("publicKey", info.PublicKey);
+                w.WriteNumber("listenPort", info?.ListenPort ?? 0);
                 w.WriteStartObject("dropped");
                 if (drops is not null && drops.TryGetValue(group.Key, out var reasons))
                 {
@@ -65,6 +81,15 @@ internal static class PeerStatusFormat
                     w.WriteNumber("rxBytes", p.RxBytes);
                     w.WriteNumber("txBytes", p.TxBytes);
                     w.WriteString("state", p.State);
+                    if (p.DownReason is null)
+                        w.WriteNull("downReason");
+                    else
+                        w.WriteString("downReason", p.DownReason);
+                    w.WriteStartArray("allowedIps");
+                    foreach (string ip in AllowedList(p.AllowedIps))
+                        w.WriteStringValue(ip);
+                    w.WriteEndArray();
+                    w.WriteNumber("persistentKeepalive", p.Keepalive);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
@@ -90,11 +115,34 @@ internal static class PeerStatusFormat
             {
                 var hs = p.GetProperty("lastHandshake");
                 var ep = p.GetProperty("endpoint");
+                // Fields after "state" are absent in older daemons' answers.
+                string allowed = p.TryGetProperty("allowedIps", out var ips) && ips.ValueKind == JsonValueKind.Array
+                    ? string.Join(", ", ips.EnumerateArray().Select(i => i.GetString()))
+                    : "";
+                int keepalive = p.TryGetProperty("persistentKeepalive", out var k) && k.ValueKind == JsonValueKind.Number ? k.GetInt32() : 0;
+                string? reason = p.TryGetProperty("downReason", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
                 list.Add(new PeerStatus(name, p.GetProperty("name").GetString()!, p.GetProperty("publicKey").GetString()!,
                     ep.ValueKind == JsonValueKind.String ? ep.GetString() : null,
                     hs.ValueKind == JsonValueKind.String ? DateTimeOffset.Parse(hs.GetString()!, CultureInfo.InvariantCulture) : null,
-                    p.GetProperty("rxBytes").GetInt64(), p.GetProperty("txBytes").GetInt64(), p.GetProperty("state").GetString()!));
+                    p.GetProperty("rxBytes").GetInt64(), p.GetProperty("txBytes").GetInt64(), p.GetProperty("state").GetString()!,
+                    allowed, keepalive, reason));
             }
+        }
+        return list;
+    }
+
+    /// <summary>Each interface's own key and port of what <see cref="Json"/> wrote (absent in older daemons: none).</summary>
+    public static List<InterfaceInfo> ParseInterfaces(ReadOnlySpan<byte> json)
+    {
+        var list = new List<InterfaceInfo>();
+        var reader = new Utf8JsonReader(json);
+        using var doc = JsonDocument.ParseValue(ref reader);
+        foreach (var iface in doc.RootElement.GetProperty("interfaces").EnumerateArray())
+        {
+            if (!iface.TryGetProperty("listenPort", out var port) || port.ValueKind != JsonValueKind.Number)
+                continue;
+            var key = iface.TryGetProperty("publicKey", out var k) && k.ValueKind == JsonValueKind.String ? k.GetString() : null;
+            list.Add(new InterfaceInfo(iface.GetProperty("name").GetString()!, key, port.GetInt32()));
         }
         return list;
     }
@@ -126,31 +174,69 @@ internal static class PeerStatusFormat
     }
 
     public static string Text(IReadOnlyList<PeerStatus> peers, DateTimeOffset now, IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>>? drops = null,
-        string? configuration = null, Apply.ApplyRecord? apply = null)
+        string? configuration = null, IReadOnlyList<InterfaceInfo>? interfaces = null, Apply.ApplyRecord? apply = null)
     {
         var s = new StringBuilder();
         if (configuration is not null)
             s.Append("configuration: ").Append(configuration).Append('\n');
         if (apply is not null)
             s.Append(apply.Text(now));
-        foreach (var group in peers.GroupBy(p => p.Interface))
+        foreach (var group in Groups(peers, interfaces))
         {
             s.Append("interface: ").Append(group.Key).Append('\n');
+            if (Info(interfaces, group.Key) is { } info)
+            {
+                s.Append("  public key: ").Append(info.PublicKey ?? "(none)").Append('\n');
+                s.Append("  listening port: ").Append(info.ListenPort == 0 ? "(none)" : info.ListenPort.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            }
             if (drops is not null && drops.TryGetValue(group.Key, out var reasons) && reasons.Count > 0)
                 s.Append("  dropped: ").AppendJoin(", ", reasons.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key} {r.Value}")).Append('\n');
             foreach (var p in group)
             {
                 s.Append("  peer: ").Append(p.Name).Append(" (").Append(p.PublicKey).Append(")\n");
-                s.Append("    state: ").Append(p.State).Append('\n');
+                s.Append("    state: ").Append(p.State);
+                if (p.DownReason is not null)
+                    s.Append(": ").Append(p.DownReason);
+                s.Append('\n');
                 s.Append("    endpoint: ").Append(p.Endpoint ?? "(none)").Append('\n');
+                s.Append("    allowed ips: ").Append(p.AllowedIps.Length == 0 ? "(none)" : p.AllowedIps).Append('\n');
+                if (p.Keepalive > 0)
+                    s.Append("    persistent keepalive: every ").Append(p.Keepalive).Append(" s\n");
                 s.Append("    last handshake: ").Append(p.LastHandshake is { } t ? Age(now - t) + " ago" : "never").Append('\n');
                 s.Append("    transfer: ").Append(Bytes(p.RxBytes)).Append(" received, ").Append(Bytes(p.TxBytes)).Append(" sent\n");
             }
         }
-        if (peers.Count == 0 && configuration is null)
+        if (peers.Count == 0 && configuration is null && (interfaces is null || interfaces.Count == 0))
             s.Append("no interfaces\n");
         return s.ToString();
     }
+
+    /// <summary>Peers by interface, in the order interfaces come; an interface without peers as an empty group.</summary>
+    private static IEnumerable<IGrouping<string, PeerStatus>> Groups(IReadOnlyList<PeerStatus> peers, IReadOnlyList<InterfaceInfo>? interfaces)
+    {
+        var groups = peers.GroupBy(p => p.Interface).ToList();
+        if (interfaces is not null)
+        {
+            foreach (var info in interfaces)
+            {
+                if (!groups.Any(g => g.Key == info.Name))
+                    groups.Add(new EmptyGroup(info.Name));
+            }
+        }
+        return groups;
+    }
+
+    private sealed class EmptyGroup(string key) : IGrouping<string, PeerStatus>
+    {
+        public string Key => key;
+        public IEnumerator<PeerStatus> GetEnumerator() => Enumerable.Empty<PeerStatus>().GetEnumerator();
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    private static InterfaceInfo? Info(IReadOnlyList<InterfaceInfo>? interfaces, string name) => interfaces?.FirstOrDefault(i => i.Name == name);
+
+    private static IEnumerable<string> AllowedList(string allowed)
+        => allowed.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     private static string Age(TimeSpan age)
     {

@@ -35,6 +35,22 @@ public sealed class FirmwareHealthTests(ITestOutputHelper output)
             Assert.True(rig.Ping("10.77.0.2"));
             Thread.Sleep(1000);
             Assert.Single(rig.Output, l => l.Contains("peer hq", StringComparison.Ordinal));
+
+            // show: the gateway's own key and port, and per peer what it was configured with (issue 16 point 3).
+            var text = rig.Cli("show");
+            output.WriteLine(text.Stdout);
+            Assert.Contains($"interface: {rig.IfA}\n  public key: {rig.PubA}\n  listening port: 51820\n", text.Stdout);
+            Assert.Matches("    state: (up|traffic)\n", text.Stdout); // no reason while up
+            Assert.Contains("    allowed ips: 10.77.0.2/32, 10.78.0.0/24\n", text.Stdout);
+            Assert.Contains("    persistent keepalive: every 25 s\n", text.Stdout);
+            using var doc = JsonDocument.Parse(rig.Cli("show --json").Stdout);
+            var iface = doc.RootElement.GetProperty("interfaces")[0];
+            Assert.Equal(rig.PubA, iface.GetProperty("publicKey").GetString());
+            Assert.Equal(51820, iface.GetProperty("listenPort").GetInt32());
+            var peer = iface.GetProperty("peers")[0];
+            Assert.Equal(["10.77.0.2/32", "10.78.0.0/24"], peer.GetProperty("allowedIps").EnumerateArray().Select(i => i.GetString()!).ToArray());
+            Assert.Equal(25, peer.GetProperty("persistentKeepalive").GetInt32());
+            Assert.Equal(JsonValueKind.Null, peer.GetProperty("downReason").ValueKind);
         }
         finally
         {
@@ -58,7 +74,7 @@ public sealed class FirmwareHealthTests(ITestOutputHelper output)
             string down = $"ERROR: {rig.IfA}: peer hq down: handshakes rejected; 192.0.2.2:51820 sends handshakes for another public key (bad mac1): one side has the wrong public key (likely the far side's entry for this gateway)";
             Assert.True(Wait.Until(() => rig.Output.Contains(down), (int)Bound.TotalMilliseconds), "no wrong-key line:\n" + rig.Log);
             output.WriteLine($"wrong-key line {watch.ElapsedMilliseconds} ms after start (load {Load})");
-            AssertNotUp(rig);
+            AssertNotUp(rig, "sends handshakes for another public key (bad mac1)");
             Assert.DoesNotContain(rig.Output, l => l.Contains("peer hq up", StringComparison.Ordinal));
         }
         finally
@@ -83,7 +99,7 @@ public sealed class FirmwareHealthTests(ITestOutputHelper output)
             string down = $"ERROR: {rig.IfA}: peer hq down: handshakes rejected; 192.0.2.2:51820 sends handshakes from a public key not configured here: one side has the wrong public key (likely this side's entry for hq)";
             Assert.True(Wait.Until(() => rig.Output.Contains(down), (int)Bound.TotalMilliseconds), "no wrong-key line:\n" + rig.Log);
             output.WriteLine($"unknown-key line {watch.ElapsedMilliseconds} ms after start (load {Load})");
-            AssertNotUp(rig);
+            AssertNotUp(rig, "sends handshakes from a public key not configured here");
         }
         finally
         {
@@ -91,7 +107,8 @@ public sealed class FirmwareHealthTests(ITestOutputHelper output)
         }
     }
 
-    private void AssertNotUp(FirmwareRig rig)
+    /// <summary>show does not call the peer up and gives the health log's reason, in both forms.</summary>
+    private void AssertNotUp(FirmwareRig rig, string cause)
     {
         var show = rig.Cli("show --json");
         output.WriteLine(show.Stdout);
@@ -99,5 +116,9 @@ public sealed class FirmwareHealthTests(ITestOutputHelper output)
         var peer = doc.RootElement.GetProperty("interfaces")[0].GetProperty("peers")[0];
         Assert.Equal("hq", peer.GetProperty("name").GetString());
         Assert.DoesNotContain(peer.GetProperty("state").GetString(), new[] { "up", "traffic" });
+        Assert.Contains(cause, peer.GetProperty("downReason").GetString());
+        var text = rig.Cli("show").Stdout;
+        output.WriteLine(text);
+        Assert.Matches($"    state: [a-z]+: handshakes rejected; .*{System.Text.RegularExpressions.Regex.Escape(cause)}", text);
     }
 }

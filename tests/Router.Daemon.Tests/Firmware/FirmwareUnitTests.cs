@@ -32,12 +32,20 @@ public sealed class FirmwareUnitTests
         var now = DateTimeOffset.FromUnixTimeSeconds(1_800_000_000);
         PeerStatus[] peers =
         [
-            new("wg0", "hq", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "192.0.2.1:51820", now.AddSeconds(-42), 2048, 4096, "up"),
-            new("wg0", "branch2", "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=", null, null, 0, 0, "idle"),
+            new("wg0", "hq", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "192.0.2.1:51820", now.AddSeconds(-42), 2048, 4096, "up", "10.0.0.0/24, fd00::/64", 25),
+            new("wg0", "branch2", "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=", null, null, 0, 0, "down", "", 0, "handshake attempts unanswered for 90 s; no answer"),
         ];
-        byte[] json = PeerStatusFormat.Json(peers, now);
+        InterfaceInfo[] interfaces = [new("wg0", "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCA=", 51820), new("wg1", null, 0)];
+        byte[] json = PeerStatusFormat.Json(peers, now, interfaces: interfaces);
         var back = PeerStatusFormat.Parse(json);
         Assert.Equal(peers, back);
+        Assert.Equal(interfaces, PeerStatusFormat.ParseInterfaces(json));
+        string listed = PeerStatusFormat.Text(peers, now, interfaces: interfaces);
+        Assert.Contains("interface: wg0\n  public key: CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCA=\n  listening port: 51820\n", listed);
+        Assert.Contains("interface: wg1\n  public key: (none)\n  listening port: (none)\n", listed); // no peers, still shown
+        Assert.Contains("    allowed ips: 10.0.0.0/24, fd00::/64\n    persistent keepalive: every 25 s\n", listed);
+        Assert.Contains("    state: down: handshake attempts unanswered for 90 s; no answer\n", listed);
+        Assert.Contains("    allowed ips: (none)\n", listed);
         Assert.Contains("\"lastHandshakeAgeSeconds\": 42", System.Text.Encoding.UTF8.GetString(json));
         string text = PeerStatusFormat.Text(peers, now);
         Assert.Contains("peer: hq", text);
@@ -46,6 +54,7 @@ public sealed class FirmwareUnitTests
         Assert.Contains("transfer: 2.00 KiB received, 4.00 KiB sent", text);
         Assert.Contains("endpoint: (none)", text);
         Assert.Contains("last handshake: never", text);
+        Assert.DoesNotContain("public key:", text); // no interface details given: none invented
     }
 }
 

@@ -9,8 +9,8 @@ namespace Router.Daemon.Tests.Interop;
 
 /// <summary>
 /// A set of 60,000 peers through `wg addconf` while pings cross an established tunnel every 20 ms: the engine applies
-/// the set in slices, so no ping may be lost and none may wait long (one hold of the lock for the whole set stalled
-/// pings for seconds). And the peer limit: a set beyond ROUTERD_PEER_LIMIT is refused whole with ENOSPC.
+/// the set in slices, so pings keep crossing and none waits for the whole set (one hold of the lock for the whole set
+/// stalled pings for seconds). And the peer limit: a set beyond ROUTERD_PEER_LIMIT is refused whole with ENOSPC.
 /// </summary>
 [Trait("Category", "Interop")]
 [Collection("Interop")]
@@ -51,9 +51,12 @@ public sealed partial class LargeSetStallTests
                 $"{rtts.Count(r => r > 50)} over 50 ms, {rtts.Count(r => r > 200)} over 200 ms; peers now {peers}; load {File.ReadAllText("/proc/loadavg").Trim()}");
             Assert.Equal(60_001, peers);
             Assert.True(sent >= 20, $"only {sent} pings were sent");
-            Assert.True(received == sent, $"{sent - received} of {sent} pings lost while the set was applied");
-            // The engine holds the lock 5 ms at a time; the bound leaves room for a loaded 2-core CI machine.
-            Assert.True(worst < 500, $"worst RTT {worst:F1} ms while the set was applied");
+            // The engine holds the lock 5 ms at a time. Holding it for the whole set stalls every ping for about the
+            // set's whole duration (seconds: ping -W 2 counts them lost). The bounds tell the two apart and leave room
+            // for a loaded 2-core CI machine, where ping, wireguard-go and routerd all wait for a core (at load 20
+            // here: 3 of 488 lost, worst 377 ms; one run at load 5-17 saw a single 1,072 ms reply in a 9 s set).
+            Assert.True(sent - received <= Math.Max(2, sent / 50), $"{sent - received} of {sent} pings lost while the set was applied (set took {setMs} ms)");
+            Assert.True(worst < Math.Max(1000, setMs / 4), $"worst RTT {worst:F1} ms while a set of {setMs} ms was applied");
         }
         finally
         {

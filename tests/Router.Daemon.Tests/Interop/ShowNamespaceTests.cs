@@ -22,6 +22,14 @@ public sealed class ShowNamespaceTests
         var here = Bounded.Run("ip", ["netns", "exec", pair.A.Name, Implementations.Routerd, "show", pair.IfA], 20_000, env);
         Assert.Equal(0, here.ExitCode);
         Assert.Contains(pair.PubB[..8], here.Stdout);
+        // The interface's own side from UAPI, as wg(8) shows it: the public key derived from the private one
+        // (which never appears), the port, and the peer's allowed IPs.
+        Console.WriteLine(here.Stdout);
+        Assert.Contains($"interface: {pair.IfA}\n  public key: {pair.PubA}\n", here.Stdout);
+        Assert.Matches(@"  listening port: [1-9][0-9]*\n", here.Stdout);
+        Assert.Contains("    allowed ips: ", here.Stdout);
+        Assert.DoesNotContain("(none)", here.Stdout.Split('\n').First(l => l.Contains("allowed ips", StringComparison.Ordinal)));
+        Assert.DoesNotContain(pair.KeyA, here.Stdout);
 
         var all = Bounded.Run("ip", ["netns", "exec", empty.Name, Implementations.Routerd, "show"], 20_000, env);
         Console.WriteLine($"show in an empty namespace: exit {all.ExitCode}, stdout [{all.Stdout.Trim()}], stderr [{all.Stderr.Trim()}]");
