@@ -46,7 +46,8 @@ internal readonly record struct SshSession(IPAddress Client, IPAddress Server)
 /// Whether a new configuration removes the path an SSH session uses, so that the operator cannot reach the gateway
 /// to confirm or undo the change. Precisely (docs/RUNNING.md, "apply over SSH"): the session uses a tunnel of the
 /// running configuration when its server address is an address of one of the interfaces, or its client address is
-/// inside a peer's allowed IPs (the longest prefix over all interfaces wins, as the routes routerd installs do). The
+/// inside a peer's allowed IPs (the longest prefix over all interfaces wins, as the routes routerd installs do; a
+/// 0.0.0.0/0 or ::/0 entry counts for nothing, routerd installs no default route). The
 /// new configuration cuts it when it no longer has the server address on any interface, or when the client address
 /// is no longer routed through the same interface and the same peer (same public key), or when that interface's
 /// private key or listen port, or that peer's endpoint or pre-shared key, changes (the far side then drops or
@@ -101,7 +102,9 @@ internal static class SshPath
             {
                 foreach (var net in p.AllowedIps)
                 {
-                    if (net.BaseAddress.AddressFamily == address.AddressFamily && net.PrefixLength > bestLength && net.Contains(address))
+                    // A default route among the allowed IPs is not installed (LinkPlan): traffic takes it only by a
+                    // route routerd does not manage, so it does not count as the session's path.
+                    if (net.PrefixLength > 0 && net.BaseAddress.AddressFamily == address.AddressFamily && net.PrefixLength > bestLength && net.Contains(address))
                     {
                         best = (i, p);
                         bestLength = net.PrefixLength;

@@ -82,6 +82,16 @@ public sealed class SshPathTests : IDisposable
         => Assert.Null(Cut(Session("10.20.0.5", "192.168.1.1"), ConfigFixture.Valid.Replace("'persistentKeepalive': 25", "'persistentKeepalive': 15")));
 
     [Fact]
+    public void ADefaultRouteInAllowedIpsIsNotTheSessionsPath()
+    {
+        // hq takes 0.0.0.0/0 (routerd installs no default route): SSH over the LAN does not go through it.
+        string withDefault = ConfigFixture.Valid.Replace("'allowedIps': ['10.0.0.0/16']", "'allowedIps': ['10.0.0.0/16', '0.0.0.0/0']");
+        using var before = Load(withDefault);
+        using var after = Load(withDefault.Replace("hq.example.net:51820", "hq2.example.net:51820"));
+        Assert.Null(SshPath.Cut(Session("192.168.1.50", "192.168.1.1"), before, after));
+    }
+
+    [Fact]
     public void SessionThatUsesNoTunnelIsNeverCut()
         // SSH over the LAN: neither end is a tunnel address or inside a peer's allowed IPs.
         => Assert.Null(Cut(Session("192.168.1.50", "192.168.1.1"), ConfigFixture.Valid.Replace("'10.10.0.1/24'", "'10.10.9.1/24'").Replace("'publicKey': '$B'", "'publicKey': '$C'")));
