@@ -90,6 +90,17 @@ demo_firmware() {
     echo "demo: 0 passed, 1 failed"; return 1
   fi
 }
+# contrib/'s alert rules and dashboard: promtool checks the rules and runs their unit tests (routerd-rules.test.yml),
+# jq parses the dashboard. That every metric name they use is one routerd exports: MetricsAlertingTests (interop).
+alerting_files() {
+  local promtool=/var/tmp/router-promtool-cache/usr/bin/promtool p=0 f=0
+  [ -x "$promtool" ] || promtool=promtool # fetched by scripts/install-deps.sh test
+  if "$promtool" check rules contrib/prometheus/routerd-rules.yml; then p=$((p + 1)); else f=$((f + 1)); fi
+  if (cd contrib/prometheus && "$promtool" test rules routerd-rules.test.yml); then p=$((p + 1)); else f=$((f + 1)); fi
+  if jq -e '.panels | length > 0' contrib/grafana/routerd.json >/dev/null; then p=$((p + 1)); else f=$((f + 1)); echo "contrib/grafana/routerd.json: not a dashboard"; fi
+  echo "alerting: $p passed, $f failed"
+  [ "$f" -eq 0 ]
+}
 publish_x64() {
   scripts/publish.sh linux-x64 "$root/artifacts/linux-x64" || return 1
   artifacts/linux-x64/routerd --version && artifacts/linux-x64/routerd selftest || return 1
@@ -136,6 +147,7 @@ if printf '%s\n' "${failed_stages[@]}" | grep -q build; then
   echo "build failed; stopping"
 else
   stage "unit tests" unit_tests
+  stage "alert rules and dashboard (promtool)" counted alerting_files
   stage "crypto tests, SIMD paths off" isa_matrix
   stage "Linux tests (root, namespaces)" linux_tests
   stage "fuzz, bounded (6 targets x 12 s)" fuzz_tests

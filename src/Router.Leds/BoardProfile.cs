@@ -12,7 +12,7 @@ namespace Router.Leds;
 /// <param name="GpioChipLabel">The label of the GPIO chip that owns the 40-pin header, looked up first.</param>
 /// <param name="GpioChip">The gpiochip number used when no chip has that label.</param>
 /// <param name="StatusGpio">Suggested header GPIO (BCM number) for an external status LED.</param>
-/// <param name="PeerGpios">Suggested header GPIOs for per-peer LEDs, handed out in configuration order.</param>
+/// <param name="PeerGpios">Suggested header GPIOs for per-peer LEDs, handed out in the order of <see cref="LedOptions.Peers"/>.</param>
 /// <param name="ConfigTxtSection">The config.txt conditional filter for this board, e.g. "[pi4]".</param>
 /// <param name="ConfigTxtLines">Lines for that section (through /etc/default/raspi-firmware-custom).</param>
 /// <param name="Unverified">What could not be checked on real hardware; empty when everything was.</param>

@@ -36,6 +36,13 @@ internal sealed class Peer
     public long RetransmitHandshakeAt, SendKeepaliveAt, NewHandshakeAt, ZeroKeyMaterialAt, PersistentKeepaliveAt;
     /// <summary>Initiations sent since the last completed handshake.</summary>
     public int HandshakeAttempts;
+    // Totals for metrics (issue 16): they only grow while the peer exists.
+    /// <summary>Handshake initiations sent.</summary>
+    public long InitiationsSent;
+    /// <summary>Handshakes completed (as initiator: response consumed; as responder: first data on the session).</summary>
+    public long HandshakesCompleted;
+    /// <summary>Initiations that got no usable response within REKEY_TIMEOUT (each retry, and the give-up, counts one).</summary>
+    public long HandshakeTimeouts;
     public bool NeedAnotherKeepalive;
     public bool SentLastMinuteHandshake;
 

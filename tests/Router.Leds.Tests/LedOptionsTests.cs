@@ -38,7 +38,7 @@ public sealed class LedOptionsTests
     public void Problems_name_their_configuration_path()
     {
         Assert.Equal(
-            ["leds.board: unknown board 'rpi9' (known: rpi3b, rpi4b, rpi5, cm4, zero2w)"],
+            ["leds.board: unknown board 'rpi9'; expected one of: rpi3b, rpi4b, rpi5, cm4, zero2w"],
             new LedOptions { Board = "rpi9" }.Validate());
 
         var options = new LedOptions
@@ -55,9 +55,9 @@ public sealed class LedOptionsTests
         };
         Assert.Equal(
             [
-                "leds.status: board rpi3b has no PWR LED",
-                "leds.peers.hq: gpio 40 is not a header GPIO (2..27, BCM numbering)",
-                "leds.peers.shop: gpio 17 already shows something else",
+                "leds.status: board rpi3b has no PWR LED; expected act, a GPIO or led:NAME",
+                "leds.peers.hq.gpio: GPIO 40 is not on the rpi3b header; expected 2..27 (BCM numbering, the \"GPIO17\" of pinout diagrams)",
+                "leds.peers.shop.gpio: GPIO 17 is already used by leds.peers.depot; expected one LED per pin",
                 "leds.peers.depot: listed twice",
             ],
             options.Validate());
@@ -88,6 +88,22 @@ public sealed class LedOptionsTests
     }
 
     [Fact]
+    public void A_suggested_pin_skips_a_pin_named_later_in_the_list()
+    {
+        // docs/LEDS.md's example as the daemon hands it over (peers by name): "backup" { } before "depot" { "gpio": 27 }.
+        var errors = new List<string>();
+        IReadOnlyList<LedBinding> bindings = new LedOptions
+        {
+            Board = "rpi4b",
+            Status = LedTarget.Act,
+            Peers = [new PeerLed("backup", LedTarget.SuggestedGpio()), new PeerLed("depot", LedTarget.Gpio(27, activeLow: true)), new PeerLed("hq", LedTarget.Gpio(17))],
+        }.Resolve(errors);
+
+        Assert.Empty(errors);
+        Assert.Equal([("backup", 22), ("depot", 27), ("hq", 17)], bindings.Where(b => b.Peer is not null).Select(b => (b.Peer!, b.Pin)));
+    }
+
+    [Fact]
     public void Act_and_pwr_resolve_to_the_board_led_names()
     {
         var errors = new List<string>();
@@ -111,7 +127,7 @@ public sealed class LedOptionsTests
 
         h.Publish(Snapshots.One(Snapshots.Up(h.Clock.Now)), TimeSpan.FromSeconds(1));
 
-        Assert.Single(h.Log, line => line.StartsWith("leds: ignored: leds.status: gpio 99", StringComparison.Ordinal));
+        Assert.Single(h.Log, line => line.StartsWith("leds: ignored: leds.status: GPIO 99", StringComparison.Ordinal));
         Assert.True(h.Driver.LevelOf(27));
     }
 }

@@ -67,7 +67,11 @@ public sealed class DeviceTimerTests
         net.Advance(TimeSpan.FromSeconds(0.6));
         Assert.Equal(2, net.CountSent(MessageType.Initiation));
         Assert.Single(net.TunB.TakeWritten()); // the staged packet went out once the session existed
-        Assert.Equal(0, net.A.Snapshot().Peers.Single().HandshakeAttempts);
+        var peer = net.A.Snapshot().Peers.Single();
+        Assert.Equal(0, peer.HandshakeAttempts);
+        // The totals metrics export: two sent, one went unanswered, one completed.
+        Assert.Equal((2L, 1L, 1L), (peer.InitiationsSent, peer.HandshakeTimeouts, peer.HandshakesCompleted));
+        Assert.Equal(1, net.B.Snapshot().Peers.Single().HandshakesCompleted); // the responder counts it too
     }
 
     [Fact]
@@ -85,6 +89,8 @@ public sealed class DeviceTimerTests
         Assert.Empty(net.PeerBOnA.Staged);
         net.Advance(TimeSpan.FromSeconds(100), Second);
         Assert.Equal(attempts, net.CountSent(MessageType.Initiation));
+        var peer = net.A.Snapshot().Peers.Single();
+        Assert.Equal((attempts, attempts, 0L), (peer.InitiationsSent, peer.HandshakeTimeouts, peer.HandshakesCompleted)); // the give-up counts the last one
     }
 
     [Fact]

@@ -49,6 +49,7 @@ internal sealed class LedPinSection
 {
     public int? Gpio { get; set; }
     public bool? ActiveLow { get; set; }
+    public string? Led { get; set; }
 }
 
 /// <summary><c>forwarding</c>.</summary>

@@ -66,6 +66,7 @@ internal static class ConfigSchema
             {
                 ["gpio"] = new IntegerNode(0, 53),
                 ["activeLow"] = Flag,
+                ["led"] = Text,
             })),
         }),
         ["forwarding"] = new ObjectNode(new Dictionary<string, SchemaNode>

@@ -68,7 +68,7 @@ internal static class ConfigValidator
                 interfaces.Add(built);
         }
 
-        LedsConfig? leds = BuildLeds(file.Leds, peerNames, problems);
+        LedsConfig? leds = LedsValidator.Build(file.Leds, peerNames, problems);
         ForwardingConfig forwarding = BuildForwarding(file.Forwarding, problems);
         MetricsConfig metrics = BuildMetrics(file.Metrics, problems);
         StateConfig state = BuildState(file.State, problems);
@@ -241,33 +241,6 @@ internal static class ConfigValidator
         if (result.Key is not null)
             secrets.Add(result.Key);
         return result.Key;
-    }
-
-    private static LedsConfig? BuildLeds(LedsSection? s, Dictionary<string, string> peerNames, List<ConfigProblem> problems)
-    {
-        if (s is null)
-            return null;
-        if (s.Board is not null && !s.Board.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-'))
-            problems.Add(ConfigProblem.Error("leds.board", $"'{s.Board}' is not a board profile name; expected lower-case letters, digits and '-', e.g. rpi4b"));
-        var pins = new Dictionary<string, LedPinConfig>(StringComparer.Ordinal);
-        var gpios = new Dictionary<int, string>();
-        foreach (var (name, pin) in s.Peers ?? [])
-        {
-            string path = $"leds.peers.{name}";
-            if (!peerNames.ContainsKey(name))
-                problems.Add(ConfigProblem.Error(path, $"no peer is named '{name}'; expected the name of a peer in interfaces.*.peers"));
-            if (pin.Gpio is not int gpio)
-            {
-                problems.Add(ConfigProblem.Error($"{path}.gpio", "required: the BCM GPIO number the LED is wired to"));
-                continue;
-            }
-            if (gpios.TryGetValue(gpio, out string? other))
-                problems.Add(ConfigProblem.Error($"{path}.gpio", $"GPIO {gpio} is already used by {other}; expected one LED per pin"));
-            else
-                gpios[gpio] = path;
-            pins[name] = new LedPinConfig(gpio, pin.ActiveLow ?? false);
-        }
-        return new LedsConfig(s.Board, s.Status, pins);
     }
 
     private static ForwardingConfig BuildForwarding(ForwardingSection? s, List<ConfigProblem> problems)

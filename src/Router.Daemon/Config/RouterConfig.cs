@@ -57,11 +57,14 @@ internal sealed record PeerConfig(
     IReadOnlyList<IPNetwork> AllowedIps,
     int PersistentKeepalive);
 
-/// <summary>LED assignments: the board profile, the on-board status LED, and a GPIO pin per peer.</summary>
+/// <summary>LED assignments: the board profile, the LED that shows the router's state, and an LED per peer.</summary>
 internal sealed record LedsConfig(string? Board, string? Status, IReadOnlyDictionary<string, LedPinConfig> Peers);
 
-/// <summary>A GPIO line driving one LED; active-low when the LED sits between the pin and 3.3 V.</summary>
-internal sealed record LedPinConfig(int Gpio, bool ActiveLow);
+/// <summary>
+/// One peer's LED: a GPIO line (<paramref name="Gpio"/>; active-low when the LED sits between the pin and 3.3 V), an
+/// on-board LED (<paramref name="Led"/>: "act", "pwr" or "led:NAME"), or, with neither, the board's next suggested pin.
+/// </summary>
+internal sealed record LedPinConfig(int? Gpio, bool ActiveLow, string? Led = null);
 
 /// <summary>Site-to-site forwarding: IP forwarding on, NAT out of the named interfaces, MSS clamping in the tunnel.</summary>
 internal sealed record ForwardingConfig(bool Enabled, IReadOnlyList<string> Masquerade, bool MssClamp)

@@ -53,6 +53,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
     private TimestampFloor? _floor;
     private ITimestampSource? _timestamps;
     private MetricsServer? _metrics;
+    private ConfigWatcher? _watcher;
 
     public FirmwareDaemon(string configPath)
     {
@@ -75,7 +76,9 @@ internal sealed class FirmwareDaemon : IConfigTarget
 
         // Watch before the first load, so a file that appears meanwhile is not missed (reloads are serialised).
         Directory.CreateDirectory(Path.GetDirectoryName(_configPath)!);
-        using var watcher = new ConfigWatcher(_configPath, () => _ = Task.Run(() => ReloadAsync("file changed")));
+        // Key files are added to the watch by each load (ReloadAsync), so a restored or rotated key needs no SIGHUP.
+        using var watcher = new ConfigWatcher(_configPath, path => _ = Task.Run(() => ReloadAsync(path == _configPath ? "file changed" : $"{path} changed")));
+        _watcher = watcher;
         // An apply the previous run left waiting for its confirm was never confirmed: roll it back before loading.
         var recovered = ApplyTransaction.RecoverPending(_store);
         // A SIGTERM during the first load is not kept waiting for it either.
@@ -177,7 +180,10 @@ internal sealed class FirmwareDaemon : IConfigTarget
         {
             if (why != "start")
                 _notify?.Reloading($"reloading ({why})");
-            var loaded = _store.Load();
+            var keyFiles = new KeyFilesRead(KeyFile.System);
+            var loaded = _store.Load(keyFiles);
+            if (keyFiles.Paths.Count > 0) // none read: the file did not parse that far; keep watching the last ones
+                _watcher?.Watch(keyFiles.Paths);
             foreach (var p in loaded.Problems)
             {
                 if (p.IsError)
@@ -189,6 +195,8 @@ internal sealed class FirmwareDaemon : IConfigTarget
             {
                 _fileValid = false;
                 string summary = loaded.Summary(_configPath);
+                if (keyFiles.Failed.Count > 0)
+                    summary += $"; {string.Join(", ", keyFiles.Failed.Distinct())} read again as soon as it changes (no SIGHUP needed)";
                 _configurationNote = _running.Current is null
                     ? $"waiting for a valid configuration: {summary}"
                     : $"running configuration OK; the file on disk was refused: {summary}";
@@ -219,6 +227,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
             else
             {
                 var errors = await ApplyCoreAsync(loaded.Config!, outcome.Diff);
+                _lastApply = new ApplyRecord(DateTimeOffset.UtcNow, errors.Count == 0);
                 foreach (var e in errors)
                     Log.Error(e);
                 if (errors.Count == 0)
@@ -247,6 +256,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
         {
             _fileValid = true;
             var errors = await ApplyCoreAsync(config, diff);
+            _lastApply = new ApplyRecord(DateTimeOffset.UtcNow, errors.Count == 0);
             if (errors.Count > 0)
                 throw new InvalidOperationException(string.Join("; ", errors));
             _notify?.Status(StatusLine());
@@ -430,6 +440,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
             if (_running.Current is null)
             {
                 _leds.Publish(Leds.ConfigError());
+                _metricsSnapshot = new MetricsSnapshot([], ConfigMetrics());
                 return;
             }
             DateTime wallNow = DateTime.UtcNow;
@@ -439,6 +450,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
             var interfaces = new List<InterfaceInfo>();
             var metrics = new List<InterfaceMetrics>(runners.Length);
             var health = new List<PeerHealthSample>();
+            _rejectedTotals.BeginTick();
             foreach (var runner in runners)
             {
                 if (runner.Lost && runner.TryBeginRecovery())
@@ -470,8 +482,6 @@ internal sealed class FirmwareDaemon : IConfigTarget
                     if (s is null)
                         continue;
                     ledPeers.Add(Leds.Peer(p.Name, s, wallNow, monoNow));
-                    peerMetrics.Add(new PeerMetrics(p.Name, p.PublicKey.ToString(), s.RxBytes, s.TxBytes,
-                        s.LastHandshake is { } h ? new DateTimeOffset(h, TimeSpan.Zero) : null));
                 }
                 var tunnel = new TunnelSnapshot(runner.Name, runner.Lost ? InterfaceStatus.Lost : InterfaceStatus.Present, _fileValid, ledPeers);
                 tunnels.Add(tunnel);
@@ -480,6 +490,7 @@ internal sealed class FirmwareDaemon : IConfigTarget
                 {
                     if (s is not null)
                         health.Add(PeerHealthLog.Sample(runner.Name, p.Name, p.PublicKey.ToString(), s, rejected, wallNow, monoNow));
+                    peerMetrics.Add(PeerMetricsOf(runner.Name, p, s, rejected));
                     string state = s is null
                         ? "down"
                         : LinkStateModel.Evaluate(tunnel, Leds.Peer(p.Name, s, wallNow, monoNow), monoNow).ToString().ToLowerInvariant();
@@ -509,7 +520,8 @@ internal sealed class FirmwareDaemon : IConfigTarget
             }
             _status = status;
             _interfaces = interfaces;
-            _metricsSnapshot = new MetricsSnapshot(metrics);
+            _rejectedTotals.EndTick();
+            _metricsSnapshot = new MetricsSnapshot(metrics, ConfigMetrics());
             LogDrops(runners);
             _leds.Publish(new LinkSnapshot(tunnels));
         }
@@ -522,6 +534,44 @@ internal sealed class FirmwareDaemon : IConfigTarget
             Volatile.Write(ref _ticking, 0);
         }
     }
+
+    // Tick thread only: per-peer totals of the rejected handshakes from each peer's endpoint address.
+    private readonly RejectedTotals _rejectedTotals = new();
+
+    /// <summary>One configured peer for the metrics; a peer the engine does not have (yet) shows zeros and up 0.</summary>
+    private PeerMetrics PeerMetricsOf(string iface, Router.Daemon.Config.PeerConfig p, Router.Tunnel.PeerSnapshot? s, PeerHealthLog.Rejected rejected)
+    {
+        string key = p.PublicKey.ToString();
+        if (s is null)
+            return new PeerMetrics(p.Name, key, 0, 0, null);
+        var (badMac1, unknownKey) = _rejectedTotals.Observe(iface, key, rejected.BadMac1(s.Endpoint), rejected.UnknownKey(s.Endpoint));
+        return new PeerMetrics(p.Name, key, s.RxBytes, s.TxBytes, s.LastHandshake is { } h ? new DateTimeOffset(h, TimeSpan.Zero) : null,
+            new HandshakeCounts(s.InitiationsSent, s.HandshakesCompleted, s.HandshakeTimeouts, badMac1, unknownKey), PeerDrops(s.Drops));
+    }
+
+    // Only a peer that dropped something costs a dictionary.
+    private static Dictionary<string, long>? PeerDrops(DropCounters counters)
+    {
+        if (counters.Total == 0)
+            return null;
+        Span<long> counts = stackalloc long[DropCounters.Count];
+        counters.CopyTo(counts);
+        var byReason = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (int i = 0; i < counts.Length; i++)
+        {
+            if (counts[i] != 0)
+                byReason[((DropReason)i).ToString()] = counts[i];
+        }
+        return byReason;
+    }
+
+    // Written under _gate by reloads and applies; read by the tick.
+    private volatile ApplyRecord? _lastApply;
+
+    private sealed record ApplyRecord(DateTimeOffset At, bool Succeeded);
+
+    private ConfigMetrics ConfigMetrics()
+        => new(_fileValid, _running.Current is not null, _lastApply?.At, _lastApply?.Succeeded ?? false);
 
     // Tick thread only.
     private readonly PeerHealthLog _health = new((error, line) => { if (error) Log.Error(line); else Log.Info(line); });

@@ -71,8 +71,16 @@ internal sealed class Leds : IDisposable
         {
             Board = leds.Board ?? DetectBoard(),
             Status = status,
-            Peers = leds.Peers.Select(p => new PeerLed(p.Key, LedTarget.Gpio(p.Value.Gpio, p.Value.ActiveLow))).ToArray(),
+            Peers = leds.Peers.Select(p => new PeerLed(p.Key, Target(p.Value))).ToArray(),
         };
+    }
+
+    /// <summary>A validated peer LED (LedsValidator): a GPIO, an on-board LED, or the board's next suggested pin.</summary>
+    private static LedTarget Target(LedPinConfig pin)
+    {
+        if (pin.Led is string led && LedTarget.TryParse(led, out var onBoard))
+            return onBoard;
+        return pin.Gpio is int gpio ? LedTarget.Gpio(gpio, pin.ActiveLow) : LedTarget.SuggestedGpio(pin.ActiveLow);
     }
 
     /// <summary>Best effort for an invalid file: its "leds" board and status only, so the status LED can show the error.</summary>

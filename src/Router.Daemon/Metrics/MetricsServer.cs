@@ -87,7 +87,7 @@ internal sealed class MetricsServer : IAsyncDisposable
         else if (parts[1] is not ("/metrics" or "/"))
             (status, body) = ("404 Not Found", "try /metrics\n");
         else
-            (status, body) = ("200 OK", PrometheusWriter.Format(_snapshot(), _time.GetUtcNow()));
+            (status, body) = ("200 OK", PrometheusWriter.Format(_snapshot(), _time.GetUtcNow(), ProcessStats.Read(), Router.Daemon.Commands.VersionCommand.Version));
 
         byte[] bodyBytes = Encoding.UTF8.GetBytes(body);
         string header = $"HTTP/1.0 {status}\r\nContent-Type: {PrometheusWriter.ContentType}\r\nContent-Length: {bodyBytes.Length}\r\nConnection: close\r\n\r\n";

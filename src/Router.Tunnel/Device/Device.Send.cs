@@ -214,6 +214,7 @@ public sealed partial class Device
         peer.Cookies.AddMacs(message);
         TimerAnyAuthenticatedPacketTraversal(peer, now);
         SendHandshakeMessage(peer, buffer, InitiationSize, now, outbox);
+        peer.InitiationsSent++;
         TimerHandshakeInitiated(peer, now);
     }
 

@@ -51,6 +51,7 @@ public sealed partial class Device
 
     private void ExpiredRetransmitHandshake(Peer peer, long now, Outbox outbox)
     {
+        peer.HandshakeTimeouts++; // the initiation this timer guarded got no response
         if (peer.HandshakeAttempts > MaxTimerHandshakes)
         {
             // Give up: drop what waited for this handshake; keys go after 3 * REJECT_AFTER_TIME.
@@ -133,6 +134,7 @@ public sealed partial class Device
     {
         peer.RetransmitHandshakeAt = 0;
         peer.HandshakeAttempts = 0;
+        peer.HandshakesCompleted++;
         peer.SentLastMinuteHandshake = false;
         peer.LastHandshake = WallTime(now);
     }

@@ -157,6 +157,15 @@ public sealed class PeerSnapshot
     /// <summary>Initiations sent since the last completed handshake (LEDs: "searching").</summary>
     public int HandshakeAttempts { get; init; }
 
+    /// <summary>Handshake initiations sent since the peer was added (metrics).</summary>
+    public long InitiationsSent { get; init; }
+
+    /// <summary>Handshakes completed since the peer was added, as initiator or responder (metrics).</summary>
+    public long HandshakesCompleted { get; init; }
+
+    /// <summary>Initiations that got no usable response within REKEY_TIMEOUT since the peer was added (metrics).</summary>
+    public long HandshakeTimeouts { get; init; }
+
     /// <summary>A session able to send exists now.</summary>
     public bool HasSession { get; init; }
 

@@ -14,6 +14,8 @@ public sealed class ConfigValidationTests : IDisposable
 
     private const string Peer = "{ 'name': 'hq', 'publicKey': '$A', 'allowedIps': ['10.0.0.0/16'] }";
 
+    private static string WithLeds(string leds) => $$"""{ 'interfaces': { 'wg0': { 'privateKeyFile': '$KEY', 'peers': [ {{Peer}} ] } }, 'leds': {{leds}} }""";
+
     private static string Wg0(string fields, string peers = Peer) => $$"""{ 'interfaces': { 'wg0': { 'privateKeyFile': '$KEY', {{fields}} 'peers': [ {{peers}} ] } } }""";
 
     public static TheoryData<string, string, string, string> InvalidConfigs => new()
@@ -55,6 +57,20 @@ public sealed class ConfigValidationTests : IDisposable
         { "LED for unknown peer", """{ 'interfaces': { 'wg0': { 'privateKeyFile': '$KEY' } }, 'leds': { 'peers': { 'hq': { 'gpio': 17 } } } }""", "leds.peers.hq", "no peer is named 'hq'" },
         { "GPIO out of range", """{ 'interfaces': { 'wg0': { 'privateKeyFile': '$KEY', 'peers': [ { 'name': 'hq', 'publicKey': '$A' } ] } }, 'leds': { 'peers': { 'hq': { 'gpio': 99 } } } }""", "leds.peers.hq.gpio", "99 is out of range; expected an integer from 0 to 53" },
         { "two LEDs on one pin", """{ 'interfaces': { 'wg0': { 'privateKeyFile': '$KEY', 'peers': [ { 'name': 'hq', 'publicKey': '$A' }, { 'name': 'lab', 'publicKey': '$B' } ] } }, 'leds': { 'peers': { 'hq': { 'gpio': 17 }, 'lab': { 'gpio': 17 } } } }""", "leds.peers.lab.gpio", "GPIO 17 is already used by leds.peers.hq" },
+        { "unknown board", WithLeds("{ 'board': 'rpi9' }"), "leds.board", "unknown board 'rpi9'; expected one of: rpi3b, rpi4b, rpi5, cm4, zero2w" },
+        { "board not a profile name", WithLeds("{ 'board': 'Raspberry Pi 4' }"), "leds.board", "'Raspberry Pi 4' is not a board profile name; expected one of: rpi3b, rpi4b" },
+        { "unknown status style", WithLeds("{ 'board': 'rpi4b', 'status': 'blink' }"), "leds.status", "'blink' is not an LED; expected act, pwr, none, gpio (the board's suggested pin), gpioN, gpioN:active-low or led:NAME" },
+        { "status GPIO off the header", WithLeds("{ 'board': 'rpi5', 'status': 'gpio30' }"), "leds.status", "GPIO 30 is not on the rpi5 header; expected 2..27 (BCM numbering" },
+        { "peer GPIO off the header", WithLeds("{ 'board': 'rpi4b', 'peers': { 'hq': { 'gpio': 40 } } }"), "leds.peers.hq.gpio", "GPIO 40 is not on the rpi4b header; expected 2..27" },
+        { "HAT EEPROM pin", WithLeds("{ 'board': 'rpi4b', 'peers': { 'hq': { 'gpio': 0 } } }"), "leds.peers.hq.gpio", "GPIO 0 is not on the rpi4b header; expected 2..27" },
+        { "status and peer on one pin", WithLeds("{ 'board': 'rpi4b', 'status': 'gpio17', 'peers': { 'hq': { 'gpio': 17 } } }"), "leds.peers.hq.gpio", "GPIO 17 is already used by leds.status; expected one LED per pin" },
+        { "suggested status pin taken", WithLeds("{ 'board': 'cm4', 'status': 'gpio', 'peers': { 'hq': { 'gpio': 17 } } }"), "leds.peers.hq.gpio", "GPIO 17 is already used by leds.status" },
+        { "status LED the board lacks", WithLeds("{ 'board': 'rpi3b', 'status': 'pwr' }"), "leds.status", "board rpi3b has no PWR LED; expected act, a GPIO or led:NAME" },
+        { "peer LED the board lacks", WithLeds("{ 'board': 'zero2w', 'status': 'none', 'peers': { 'hq': { 'led': 'pwr' } } }"), "leds.peers.hq.led", "board zero2w has no PWR LED" },
+        { "one on-board LED twice", WithLeds("{ 'board': 'rpi4b', 'peers': { 'hq': { 'led': 'act' } } }"), "leds.peers.hq.led", "LED ACT is already used by leds.status; expected one thing per LED" },
+        { "gpio and led on one peer", WithLeds("{ 'board': 'rpi4b', 'peers': { 'hq': { 'gpio': 22, 'led': 'pwr' } } }"), "leds.peers.hq", "has both \"gpio\" and \"led\"; expected one of them" },
+        { "peer led not an LED", WithLeds("{ 'board': 'rpi4b', 'peers': { 'hq': { 'led': 'gpio22' } } }"), "leds.peers.hq.led", "'gpio22' is not an on-board LED; expected \"act\", \"pwr\" or \"led:NAME\"" },
+        { "activeLow on an on-board LED", WithLeds("{ 'board': 'rpi4b', 'status': 'none', 'peers': { 'hq': { 'led': 'act', 'activeLow': true } } }"), "leds.peers.hq.activeLow", "applies to a GPIO LED only" },
         { "bad masquerade interface", """{ 'interfaces': { 'wg0': { 'privateKeyFile': '$KEY' } }, 'forwarding': { 'enabled': true, 'masquerade': ['eth 0'] } }""", "forwarding.masquerade[0]", "'eth 0' is not a valid interface name" },
         { "metrics listen without port", """{ 'interfaces': { 'wg0': { 'privateKeyFile': '$KEY' } }, 'metrics': { 'enabled': true, 'listen': 'localhost' } }""", "metrics.listen", "expected IP:port (e.g. 127.0.0.1:9586, [::1]:9586) or unix:/path" },
         { "metrics enabled not a boolean", """{ 'interfaces': { 'wg0': { 'privateKeyFile': '$KEY' } }, 'metrics': { 'enabled': 'yes' } }""", "metrics.enabled", "expected true or false, found 'yes'" },

@@ -47,6 +47,40 @@ public sealed class ReloadTests : IDisposable
     }
 
     [Fact]
+    public void WatcherSeesKeyFilesAlsoInADirectoryMadeLaterAndNamesWhatChanged()
+    {
+        string path = _f.Dir.File("router.json");
+        new ConfigStore(path).Write("{}"u8);
+        string key = Path.Combine(_f.Dir.File("keys"), "sub", "wg0.key");
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var fired = new SemaphoreSlim(0);
+        using var watcher = new ConfigWatcher(path, (string changed) => { seen.Enqueue(changed); fired.Release(); }, TimeSpan.FromMilliseconds(200));
+        watcher.Watch([key]);
+
+        // A file beside router.json that is neither it nor a key: no callback.
+        File.WriteAllText(_f.Dir.File("notes.txt"), "x");
+        Assert.False(fired.Wait(TimeSpan.FromMilliseconds(800)), "called back for an unrelated file: " + string.Join(", ", seen));
+
+        // mkdir -p: the nearest existing directory sees "keys" appear; the daemon's reload then watches again.
+        Directory.CreateDirectory(Path.GetDirectoryName(key)!);
+        Assert.True(fired.Wait(TimeSpan.FromSeconds(10)), "mkdir not seen");
+        watcher.Watch([key]); // as the reload does: now the key's own directory is watched, and that looks once more
+        Assert.True(fired.Wait(TimeSpan.FromSeconds(10)), "no look after the new directory was watched");
+        while (fired.Wait(TimeSpan.FromMilliseconds(500))) { } // drain anything left of the burst
+        seen.Clear();
+
+        File.WriteAllText(key + ".tmp", "k");
+        File.Move(key + ".tmp", key);
+        Assert.True(fired.Wait(TimeSpan.FromSeconds(10)), "mv of the key file not seen");
+        Assert.Equal([key], seen);
+
+        File.WriteAllText(key, "rotated");
+        Assert.True(fired.Wait(TimeSpan.FromSeconds(10)), "write in place not seen");
+        File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
+        Assert.True(fired.Wait(TimeSpan.FromSeconds(10)), "chmod not seen");
+    }
+
+    [Fact]
     public void WatcherSeesAnAtomicReplaceOnce()
     {
         string path = _f.Dir.File("router.json");

@@ -89,8 +89,8 @@ public sealed partial class DropCountTests
         Assert.True(Wait.Until(() => (shown = ShownDrops(env)) >= kernelDrops, 10_000), $"routerd show: UdpReceive {shown}, the kernel dropped {kernelDrops}");
         Assert.Equal(kernelDrops, shown);
         string metrics = FetchMetrics(ns);
-        Assert.Contains($"router_packets_dropped_total{{interface=\"{ifname}\",reason=\"UdpReceive\"}} {kernelDrops}\n", metrics);
-        Assert.Contains("reason=\"UnknownType\"", metrics); // what routerd read of the burst: junk, counted as such
+        Assert.Contains($"router_packets_dropped_total{{interface=\"{ifname}\",reason=\"udp_receive\"}} {kernelDrops}\n", metrics);
+        Assert.Contains("reason=\"unknown_type\"", metrics); // what routerd read of the burst: junk, counted as such
         string text = Bounded.Run(Implementations.Routerd, ["show"], 30_000, env).Stdout;
         Console.WriteLine(text);
         Assert.Contains($"UdpReceive {kernelDrops}", text);

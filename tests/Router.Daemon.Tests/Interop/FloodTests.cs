@@ -133,7 +133,7 @@ public sealed partial class FloodTests(ITestOutputHelper output)
 
     internal sealed record Figures(Dictionary<string, long> Drops, long RcvbufErrors, long CpuTicks, long RssKb, long At)
     {
-        public long Drop(string reason) => Drops.GetValueOrDefault(reason);
+        public long Drop(string reason) => Drops.GetValueOrDefault(Router.Daemon.Metrics.MetricLabels.Snake(reason)); // metrics label the engine's names in snake_case
 
         public double CpuPercentSince(Figures earlier)
             => 100.0 * (CpuTicks - earlier.CpuTicks) / 100 / Math.Max(0.001, (At - earlier.At) / 1000.0); // USER_HZ = 100
@@ -184,6 +184,6 @@ public sealed partial class FloodTests(ITestOutputHelper output)
         return Encoding.UTF8.GetString(received.ToArray());
     }
 
-    [GeneratedRegex(@"router_packets_dropped_total\{interface=""[^""]*"",reason=""([A-Za-z0-9]+)""\} (\d+)")]
+    [GeneratedRegex(@"router_packets_dropped_total\{interface=""[^""]*"",reason=""([a-z0-9_]+)""\} (\d+)")]
     private static partial Regex DropLine();
 }

@@ -17,8 +17,18 @@ public sealed class MetricsTests
             new PeerMetrics("hq", "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=", 1234, 5678, Now.AddSeconds(-42)),
             new PeerMetrics("odd\"name", "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=", 0, 0, null),
         ],
-        new Dictionary<string, long> { ["replay"] = 3, ["bad_mac"] = 1 }),
+        new Dictionary<string, long> { ["replay"] = 3, ["bad_mac"] = 1, ["AllowedIpsMismatch"] = 2 }),
     ]);
+
+    [Fact]
+    public void DropReasonsAreSnakeCaseLabels()
+    {
+        string text = PrometheusWriter.Format(Snapshot(), Now);
+        Assert.Contains("router_packets_dropped_total{interface=\"wg0\",reason=\"allowed_ips_mismatch\"} 2\n", text);
+        Assert.Equal("bad_mac1", MetricLabels.Snake("BadMac1"));
+        Assert.Equal("udp_receive", MetricLabels.Snake("UdpReceive"));
+        Assert.Equal("no_response", MetricLabels.Snake("no_response"));
+    }
 
     [Fact]
     public void TextFormatHasHelpTypeAndOneSamplePerPeer()
