@@ -36,6 +36,7 @@ internal static class Program
             Verb.Confirm => ApplyCommand.Confirm(Console.Out, Console.Error, Firmware.FirmwarePaths.ControlSocket),
             Verb.Run => RunCommand.Run(command),
             Verb.Show => ShowCommand.Run(command, Console.Out, Console.Error),
+            Verb.Peer => PeerCommand.Run(command, Console.Out, Console.Error),
             Verb.Check => CheckCommand.Run(command.Arguments.Count > 0 ? command.Arguments[0] : command.Option("config"), Console.Out),
             _ => NotYet(command),
         };

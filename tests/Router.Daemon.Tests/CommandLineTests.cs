@@ -25,6 +25,7 @@ public sealed class CommandLineTests
     [InlineData("check", nameof(Verb.Check))]
     [InlineData("apply", nameof(Verb.Apply))]
     [InlineData("show", nameof(Verb.Show))]
+    [InlineData("peer", nameof(Verb.Peer))]
     [InlineData("genkey", nameof(Verb.GenKey))]
     [InlineData("pubkey", nameof(Verb.PubKey))]
     [InlineData("genpsk", nameof(Verb.GenPsk))]
@@ -44,6 +45,7 @@ public sealed class CommandLineTests
     [InlineData("selftets", "selftest")]
     [InlineData("confrm", "confirm")]
     [InlineData("rum", "run")]
+    [InlineData("pear", "peer")]
     public void AWordOneTypoFromAVerbIsAnErrorWithASuggestion(string word, string verb)
     {
         string error = Fails(word);
@@ -138,4 +140,24 @@ public sealed class CommandLineTests
     [InlineData("this-name-is-too-long")]
     [InlineData("-f", "genkey")]
     public void BadCommandLinesGiveOneLineErrors(params string[] args) => Fails(args);
+
+    [Fact]
+    public void PeerTakesASubcommandANameAndItsOptions()
+    {
+        var c = Ok("peer", "add", "branch2", "--public-key", "K", "--allowed-ips=10.1.0.0/24,10.2.0.0/24", "--endpoint", "h:1", "--keepalive", "25",
+            "--preshared-key-file", "/etc/router/b.psk", "-i", "wg0", "--confirm", "60");
+        Assert.Equal(Verb.Peer, c.Verb);
+        Assert.Equal(["add", "branch2"], c.Arguments);
+        Assert.Equal("10.1.0.0/24,10.2.0.0/24", c.Option("allowed-ips"));
+        Assert.Equal("wg0", c.Option("interface"));
+        Assert.True(Ok("peer", "export", "phone", "--qr").Has("qr"));
+        Assert.Contains("unknown option '--publickey' for 'peer'", Fails("peer", "add", "x", "--publickey", "K"));
+        Assert.Contains("too many arguments for 'peer'", Fails("peer", "add", "x", "y"));
+        var help = Ok("peer", "--help");
+        Assert.Equal(Verb.Help, help.Verb);
+        string usage = CommandLine.Usage("peer");
+        foreach (var option in new[] { "--public-key", "--allowed-ips", "--endpoint", "--keepalive", "--preshared-key-file", "--interface", "--confirm", "--private-key-file", "--qr" })
+            Assert.Contains(option, usage);
+        Assert.Contains("peer add|remove|export NAME", CommandLine.Usage());
+    }
 }

@@ -79,7 +79,7 @@ public sealed partial class DocumentedRecipesTests
         Assert.True(p.WaitForExit(30_000));
         Assert.Equal(0, p.ExitCode);
         Assert.Equal("", warnings.Trim());
-        foreach (string verb in new[] { "run", "check", "apply", "confirm", "show", "genkey", "pubkey", "genpsk", "import", "selftest", "bench", "help" })
+        foreach (string verb in new[] { "run", "check", "apply", "confirm", "show", "peer", "genkey", "pubkey", "genpsk", "import", "selftest", "bench", "help" })
             Assert.Matches($@"\b{verb}\b", text);
         foreach (string name in new[] { "ROUTERD_CONFIG", "ROUTERD_CONTROL_SOCKET", "ROUTERD_STATUS_SOCKET", "ROUTERD_SEED", "ROUTERD_PROBE_TIMEOUT",
             "ROUTERD_PEER_LIMIT", "ROUTERD_UDP_OFFLOAD", "ROUTERD_TUN_OFFLOAD", "ROUTERD_PIPELINE_DROP", "ROUTERD_PIPELINE_BYTES",

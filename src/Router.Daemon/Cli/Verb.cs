@@ -12,6 +12,7 @@ internal enum Verb
     Apply,
     Confirm,
     Show,
+    Peer,
     GenKey,
     PubKey,
     GenPsk,

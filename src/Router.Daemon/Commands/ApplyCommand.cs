@@ -69,6 +69,17 @@ internal static class ApplyCommand
     }
 
     /// <summary>
+    /// Hands configuration bytes to the daemon (also for 'routerd peer'); <paramref name="confirm"/> 0 is no confirm
+    /// window. Over SSH ($SSH_CONNECTION) the daemon checks the session's path as for 'apply'.
+    /// </summary>
+    public static int ApplyJson(byte[] json, int confirm, TextWriter output, TextWriter error, string socketPath)
+        => Send(json, new ApplyOptions
+        {
+            ConfirmWithin = confirm > 0 ? TimeSpan.FromSeconds(confirm) : null,
+            Ssh = SshSession.Parse(Environment.GetEnvironmentVariable("SSH_CONNECTION")),
+        }, output, error, socketPath);
+
+    /// <summary>
     /// --dry-run without a daemon (it is stopped, or this is a build host): the same validation and changes, compared
     /// with the file on disk instead of the running configuration, and said so. Reads key files; writes nothing.
     /// </summary>
