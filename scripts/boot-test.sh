@@ -64,6 +64,10 @@ log "copying $img (sparse)"
 disk="$work/disk.img"
 cp --sparse=always "$img" "$disk"
 table=$(sfdisk -d "$disk")
+# A card bigger than the image, as in real life: the copy gets 2 GiB more (sparse) for the first boot to grow into.
+root_mib_before=$(( $(grep -E '^\S+2 :' <<<"$table" | sed -nE 's/.*size= *([0-9]+).*/\1/p') / 2048 ))
+truncate -s +2G "$disk"
+disk_mib=$(( $(stat -c %s "$disk") / 1048576 ))
 field() { grep -E "^\S+$1 :" <<<"$table" | sed -nE "s/.*$2= *([0-9]+).*/\1/p"; }
 fat="$disk@@$(( $(field 1 start) * 512 ))"
 ext="$disk?offset=$(( $(field 2 start) * 512 ))"
@@ -138,6 +142,11 @@ say "seed-imported=$(cmp -s /boot/firmware/router.json /etc/router/router.json &
 say "wg0-pub=$(cat /boot/firmware/wg0.pub 2>/dev/null)"
 say "wg0-pub-of-key=$(wg pubkey < /etc/router/wg0.key 2>/dev/null)"
 say "ssh-host-keys=$(ls /etc/ssh/ssh_host_*_key 2>/dev/null | wc -l)"
+rootdev=$(basename "$(readlink -f "$(findmnt -n -o SOURCE /)")")
+say "grow-root=$(systemctl is-active router-grow-root.service)"
+say "root-part-mib=$(( $(cat /sys/class/block/$rootdev/size) / 2048 ))"
+say "root-fs-mib=$(df -m --output=size / | tail -n 1 | tr -d ' ')"
+journalctl -b -u router-grow-root.service --no-pager -o cat 2>&1 | grep -v '^-- ' | head -n 6 | sed 's/^/ROUTER-TEST: grow-root-journal: /'
 say "ssh=$(systemctl is-active ssh.service)"
 say "nftables=$(systemctl is-active nftables.service)"
 say "nft-tables=$(nft list tables 2>/dev/null | tr '\n' ' ')"
@@ -342,6 +351,15 @@ pub=$(marker wg0-pub)
 check "first boot: wg0.pub on the boot partition matches the private key" bash -c '[ -n "$1" ] && [ "$1" = "$2" ]' _ "$pub" "$(marker wg0-pub-of-key)"
 [ "$tunnel" != 0 ] && check "the key printed early (and given to wireguard-go) is wg0.pub" test "$pub" = "$guest_pub"
 check "SSH host keys generated on first boot ($(marker ssh-host-keys))" test "$(marker ssh-host-keys)" -ge 1
+# Root growth: the copy is 2 GiB bigger than the image; the root partition must reach the disk's end (within the
+# 1 MiB sfdisk keeps for alignment) and ext4 must have grown with it.
+part_mib=$(marker root-part-mib); fs_mib=$(marker root-fs-mib)
+grep -aoE 'ROUTER-TEST: grow-root-journal: .*' "$console" | sed -E 's/^ROUTER-TEST: grow-root-journal: /  info    grow-root: /; s/\r$//' | head -n 4
+check "first boot grew the root partition to the end of the disk (${root_mib_before} -> ${part_mib:-?} MiB on a ${disk_mib} MiB disk)" \
+  bash -c '[ -n "$1" ] && [ "$1" -ge $(( $2 - $3 - 2 )) ] && [ "$1" -gt "$4" ]' _ "${part_mib:-0}" "$disk_mib" "$(( $(field 2 start) / 2048 ))" "$root_mib_before"
+check "first boot grew the root filesystem with it (df: ${fs_mib:-?} MiB, was at most ${root_mib_before} MiB)" \
+  bash -c '[ -n "$1" ] && [ "$1" -gt $(( $2 + 1800 )) ]' _ "${fs_mib:-0}" "$root_mib_before"
+check "router-grow-root.service active ($(marker grow-root))" test "$(marker grow-root)" = active
 check "ssh.service active" test "$(marker ssh)" = active
 check "nftables.service active (tables: $(marker nft-tables))" test "$(marker nftables)" = active
 check "IPv4 forwarding on (sysctl.d)" test "$(marker ip_forward)" = 1
@@ -407,6 +425,9 @@ if alive; then echo "  info  guest did not power off by itself; QEMU killed"; el
 kill "$qemu_pid" 2>/dev/null; wait "$qemu_pid" 2>/dev/null; qemu_pid=""
 # After shutdown, the boot partition of the copy holds what the gateway wrote there.
 pub_disk=$(mtype -i "$fat" ::wg0.pub 2>/dev/null | tr -d '\r\n')
+end_sector=$(sfdisk -d "$disk" 2>/dev/null | grep -E '^\S+2 :' | sed -nE 's/.*start= *([0-9]+), *size= *([0-9]+).*/\1 \2/p' | awk '{ print $1 + $2 }')
+check "after shutdown: the copy's partition table has the root partition up to the disk's end (sector ${end_sector:-?} of $(( disk_mib * 2048 )))" \
+  bash -c '[ -n "$1" ] && [ "$1" -gt $(( $2 - 4096 )) ] && [ "$1" -le "$2" ]' _ "${end_sector:-0}" "$(( disk_mib * 2048 ))"
 check "wg0.pub readable from the boot partition after shutdown (as from a laptop)" bash -c '[ -n "$1" ] && [ "$1" = "$2" ]' _ "$pub_disk" "$pub"
 
 cp "$console" "${ROUTER_BOOT_CONSOLE_LOG:-/var/tmp/router-boot-test-console.log}" 2>/dev/null || true

@@ -39,7 +39,7 @@ log() { printf '[build-image %4ds] %s\n' "$(( $(date +%s) - t_start ))" "$*"; }
 die() { echo "build-image: $*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "run as root (chroot into the arm64 root filesystem, file ownership in mke2fs -d)"
-for tool in mmdebstrap mkfs.vfat mcopy mke2fs sfdisk dpkg-deb dpkg-query chroot unshare; do
+for tool in mmdebstrap mkfs.vfat mcopy mke2fs sfdisk dpkg-deb dpkg-query chroot unshare dtc; do
   command -v "$tool" >/dev/null || die "missing $tool: scripts/install-deps.sh image"
 done
 
@@ -78,11 +78,13 @@ log "mirror: $mirror (security: $security_mirror), suite $suite + $suite-backpor
 # wireguard-tools: `wg show` against routerd's UAPI socket, and `wg genkey` as the first-boot fallback.
 # wireless-regdb: the signed regulatory database (regulatory.db) that brcmfmac's cfg80211 loads; without it Wi-Fi
 # (the Zero 2 W's only network) stays on the world-roaming channel set.
+# fdisk: sfdisk grows the root partition to the end of the card on first boot (router-grow-root.service), as
+# Debian's own Raspberry Pi images do; resize2fs (e2fsprogs) then grows the filesystem.
 packages=(
   raspi-firmware linux-image-arm64/$suite-backports firmware-brcm80211 initramfs-tools zstd
   systemd systemd-sysv udev dbus systemd-timesyncd systemd-resolved
   openssh-server nftables iproute2 libgpiod3 wpasupplicant ca-certificates
-  e2fsprogs dosfstools kmod netbase procps iputils-ping wireguard-tools nano wireless-regdb
+  e2fsprogs dosfstools kmod netbase procps iputils-ping wireguard-tools nano wireless-regdb fdisk
 )
 sources=(
   "deb $mirror $suite main non-free-firmware"
@@ -124,7 +126,7 @@ build_base() {
     --setup-hook="mkdir -p \"\$1/etc/apt/preferences.d\" && cp '$root/rootfs/image/etc/apt/preferences.d/router-kernel-backports' \"\$1/etc/apt/preferences.d/\"" \
     --setup-hook='mkdir -p "$1/var/cache/apt/archives"' \
     --setup-hook="sync-in $debs /var/cache/apt/archives" \
-    --essential-hook="mkdir -p \"\$1/etc/default\" \"\$1/etc/initramfs-tools/conf.d\" && cp '$root/rootfs/image/etc/default/raspi-firmware' '$root/rootfs/image/etc/default/raspi-firmware-custom' \"\$1/etc/default/\" && cp '$root/rootfs/image/etc/initramfs-tools/conf.d/router.conf' \"\$1/etc/initramfs-tools/conf.d/\"" \
+    --essential-hook="mkdir -p \"\$1/etc/default\" \"\$1/etc/initramfs-tools/conf.d\" && cp '$root/rootfs/image/etc/default/raspi-firmware' \"\$1/etc/default/\" && cp '$root/rootfs/image/etc/initramfs-tools/conf.d/router.conf' \"\$1/etc/initramfs-tools/conf.d/\"" \
     --essential-hook='chroot "$1" dpkg-divert --quiet --local --rename --add /usr/sbin/update-initramfs' \
     --essential-hook='mkdir -p "$1/usr/sbin" && printf "#!/bin/sh\necho \"update-initramfs: deferred by the image build\" >&2\nexit 0\n" > "$1/usr/sbin/update-initramfs" && chmod 755 "$1/usr/sbin/update-initramfs"' \
     --customize-hook="sync-out /var/cache/apt/archives $debs" \
@@ -154,7 +156,7 @@ packages: ${packages[*]}
 sources: ${sources[*]}
 EOF
   cat "$root/rootfs/image/etc/apt/preferences.d/router-kernel-backports" \
-      "$root/rootfs/image/etc/default/raspi-firmware" "$root/rootfs/image/etc/default/raspi-firmware-custom" \
+      "$root/rootfs/image/etc/default/raspi-firmware" \
       "$root/rootfs/image/etc/initramfs-tools/conf.d/router.conf"
   declare -f build_base stamp
 }
@@ -206,7 +208,7 @@ rm -f "$rootfs/tmp/$(basename "$deb")"
 log "rootfs: enabling units"
 in_root systemctl enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
   nftables.service ssh.service router-ssh-hostkeys.service systemd-time-wait-sync.service \
-  routerd.service routerd-firstboot.service
+  routerd.service routerd-firstboot.service router-grow-root.service
 # wpa_supplicant@wlan0 is started by a udev rule when wlan0 appears (rootfs/image/etc/udev/rules.d/70-router-wlan0.rules).
 # Nothing but explicit configuration changes goes to flash in normal running: no daily apt downloads, no daily
 # dpkg database backups, no e2scrub (needs LVM anyway). The stock wpa_supplicant.service (D-Bus) is not used.
@@ -221,6 +223,8 @@ echo router > "$rootfs/etc/hostname"
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
 rm -rf "$rootfs"/var/log/journal/* "$rootfs"/tmp/* 2>/dev/null || true
 
+# config.txt's board sections: the one generated file (board/raspi-firmware-custom, from the board profiles).
+install -m 0644 "$root/board/raspi-firmware-custom" "$rootfs/etc/default/raspi-firmware-custom"
 log "rootfs: regenerating config.txt / cmdline.txt with raspi-firmware's hook"
 kver=$(ls "$rootfs/boot" | sed -n 's/^vmlinuz-//p' | sort -V | tail -n 1)
 [ -n "$kver" ] || die "no kernel in the base"
@@ -234,6 +238,11 @@ bootdir="$work/bootfiles"
 mkdir -p "$bootdir"
 mv "$rootfs/boot/firmware/"* "$bootdir/"             # the ext4 root keeps /boot/firmware as an empty mount point
 chmod 0700 "$rootfs/boot/firmware"
+# Pi 5 D0 stepping: the firmware applies overlays/bcm2712d0.dtbo to bcm2712-rpi-5-b.dtb on D0 boards; this one turns
+# it into mainline's D0 tree (board/bcm2712d0-overlay.dts; check-image.sh proves the result). raspi-firmware's
+# postinst copies its overlays with cp -r, which leaves this file in place on updates.
+mkdir -p "$bootdir/overlays"
+dtc -q -I dts -O dtb -o "$bootdir/overlays/bcm2712d0.dtbo" "$root/board/bcm2712d0-overlay.dts"
 
 log "image: FAT RASPIFIRM ${fat_mib} MiB"
 mkfs.vfat -C -F 32 -n RASPIFIRM "$fat" $(( fat_mib * 1024 )) >/dev/null

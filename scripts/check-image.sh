@@ -9,7 +9,7 @@ set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 img="${1:-$root/artifacts/image/router-rpi-arm64.img}"
 [ -f "$img" ] || { echo "check-image: no image at $img" >&2; exit 2; }
-for tool in sfdisk mdir mtype debugfs; do
+for tool in sfdisk mdir mtype mcopy debugfs dtc fdtget fdtoverlay jq; do
   command -v "$tool" >/dev/null || { echo "check-image: missing $tool (scripts/install-deps.sh image)" >&2; exit 2; }
 done
 passed=0 failed=0
@@ -57,9 +57,6 @@ cmdline=$(fat_cat cmdline.txt)
 check "config.txt present" test -n "$config"
 check "config.txt: arm_64bit=1" grep -qx 'arm_64bit=1' <<<"$config"
 check "config.txt: upstream_kernel=1 (upstream device tree names)" grep -qx 'upstream_kernel=1' <<<"$config"
-for section in '[pi3]' '[pi02]' '[pi4]' '[pi5]' '[all]'; do
-  check "config.txt: board section $section" grep -qxF "$section" <<<"$config"
-done
 kernel=$(sed -n 's/^kernel=//p' <<<"$config" | head -n 1)
 initrd=$(sed -n 's/^initramfs \([^ ]*\).*/\1/p' <<<"$config" | head -n 1)
 check "config.txt names a kernel ($kernel) that is on the partition" fat_has "$kernel"
@@ -67,7 +64,7 @@ check "config.txt names an initramfs ($initrd) that is on the partition" fat_has
 check "cmdline.txt: root=LABEL=RASPIROOT" grep -q 'root=LABEL=RASPIROOT' <<<"$cmdline"
 check "cmdline.txt: net.ifnames=0 (eth0/wlan0 names the rootfs config uses)" grep -q 'net.ifnames=0' <<<"$cmdline"
 info "cmdline.txt: $cmdline"
-# Device trees under their upstream names (upstream_kernel=1): the firmware picks the one for the board.
+# Device trees under their upstream names (upstream_kernel=1); which one each board loads is checked per board below.
 for dtb in bcm2837-rpi-3-b.dtb bcm2837-rpi-3-b-plus.dtb bcm2837-rpi-zero-2-w.dtb \
            bcm2711-rpi-4-b.dtb bcm2711-rpi-400.dtb bcm2711-rpi-cm4-io.dtb bcm2712-rpi-5-b.dtb; do
   check "device tree $dtb" fat_has "$dtb"
@@ -139,6 +136,125 @@ for f in regulatory.db regulatory.db.p7s; do
   target=$(resolve "/usr/lib/firmware/$f")
   check "Wi-Fi regulatory database: /usr/lib/firmware/$f leads to a file (${target:-none})" test -n "$target"
 done
+
+# --- per board: what each board's firmware loads, and what its kernel and Wi-Fi need ------------------------------
+# The boards are the profiles in board/*.json (mirrors of Router.Leds BoardProfiles). For each: the config.txt lines
+# its firmware applies (model filters, as raspberrypi.com documents them), the device tree those lines and the
+# firmware's own default make it load, the LED names in that tree against the profile, the kernel options its SD,
+# network, GPIO and watchdog need, and the Wi-Fi firmware for its chip.
+echo "== boards (board/*.json against the image)"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+custom_img=$(ext_cat /etc/default/raspi-firmware-custom)
+check "/etc/default/raspi-firmware-custom is board/raspi-firmware-custom (generated from the board profiles)" \
+  test "$custom_img" = "$(cat "$root/board/raspi-firmware-custom")"
+check "config.txt carries that file verbatim (appended by raspi-firmware's hook)" \
+  bash -c '[ -n "$2" ] && [[ "$1" == *"$2"* ]]' _ "$config" "$custom_img"
+# Which model filters each board matches (raspberrypi.com, config.txt "Conditional filters": a Pi 400 and a CM4 also
+# see [pi4], a 3 B+ also [pi3], a Zero 2 W [pi0] and [pi0w]).
+declare -A filters=([rpi3b]="[pi3]" [rpi3bplus]="[pi3] [pi3+]" [rpi4b]="[pi4]" [rpi400]="[pi4] [pi400]"
+  [cm4]="[pi4] [cm4]" [rpi5]="[pi5]" [zero2w]="[pi0] [pi0w] [pi02]")
+# The tree the firmware picks by itself with upstream_kernel=1 (upstream names); a CM4 gets the Pi 4 B's
+# (raspberrypi/firmware#1660), so its profile pins device_tree=.
+declare -A default_dtb=([rpi3b]=bcm2837-rpi-3-b.dtb [rpi3bplus]=bcm2837-rpi-3-b-plus.dtb [rpi4b]=bcm2711-rpi-4-b.dtb
+  [rpi400]=bcm2711-rpi-400.dtb [cm4]=bcm2711-rpi-4-b.dtb [rpi5]=bcm2712-rpi-5-b.dtb [zero2w]=bcm2837-rpi-zero-2-w.dtb)
+declare -A board_compat=([rpi3b]=raspberrypi,3-model-b [rpi3bplus]=raspberrypi,3-model-b-plus [rpi4b]=raspberrypi,4-model-b
+  [rpi400]=raspberrypi,400 [cm4]=raspberrypi,4-compute-module [rpi5]=raspberrypi,5-model-b [zero2w]=raspberrypi,model-zero-2-w)
+# Kernel options per board (OPTION or OPTION:module): SD card, network, Wi-Fi, GPIO and LEDs, watchdog.
+base_k="BRCMFMAC:brcmfmac BRCMFMAC_SDIO GPIO_CDEV LEDS_GPIO:leds-gpio BCM2835_WDT:bcm2835_wdt"
+pi3_k="MMC_BCM2835:bcm2835 MMC_SDHCI_IPROC:sdhci-iproc PINCTRL_BCM2835 GPIO_RASPBERRYPI_EXP USB_DWC2:dwc2 $base_k"
+pi4_k="MMC_SDHCI_IPROC:sdhci-iproc MMC_BCM2835:bcm2835 BCMGENET:genet BROADCOM_PHY:broadcom MDIO_BCM_UNIMAC:mdio-bcm-unimac PCIE_BRCMSTB USB_XHCI_PCI:xhci-pci PINCTRL_BCM2835 GPIO_RASPBERRYPI_EXP $base_k"
+declare -A kopts=([rpi3b]="$pi3_k USB_NET_SMSC95XX:smsc95xx" [rpi3bplus]="$pi3_k USB_LAN78XX:lan78xx"
+  [rpi4b]="$pi4_k" [rpi400]="$pi4_k" [cm4]="$pi4_k"
+  [rpi5]="MMC_SDHCI_BRCMSTB:sdhci-brcmstb PCIE_BRCMSTB MISC_RP1:rp1_pci COMMON_CLK_RP1:clk-rp1 PINCTRL_RP1:pinctrl-rp1 MACB:macb USB_XHCI_PLATFORM:xhci-plat-hcd PINCTRL_BRCMSTB:pinctrl-brcmstb GPIO_BRCMSTB:gpio-brcmstb $base_k"
+  [zero2w]="MMC_BCM2835:bcm2835 MMC_SDHCI_IPROC:sdhci-iproc PINCTRL_BCM2835 $base_k")
+# Wi-Fi chip per board (brcmfmac's firmware name); the nvram file is looked up by the board's compatible first.
+declare -A wifi=([rpi3b]=43430-sdio [rpi3bplus]=43455-sdio [rpi4b]=43455-sdio [rpi400]=43456-sdio [cm4]=43455-sdio
+  [rpi5]=43455-sdio [zero2w]=43430-sdio)
+kver=${kernel#vmlinuz-}
+kconfig=$(ext_cat "/boot/config-$kver")
+moddep=$(ext_cat "/usr/lib/modules/$kver/modules.dep")
+check "kernel config /boot/config-$kver in the image" test -n "$kconfig"
+# The lines a board's firmware applies: every section whose filter the board matches, plus [all].
+board_lines() {
+  awk -v f=" $1 " 'BEGIN { on = 1 } /^\[.*\]$/ { on = ($0 == "[all]" || index(f, " " $0 " ") > 0); next }
+                   on && !/^#/ && NF' <<<"$config"
+}
+# The lines of one section of config.txt (the appended part; comments and blank lines left out).
+section_lines() { awk -v s="$1" '/^\[.*\]$/ { on = ($0 == s); next } on && !/^#/ && NF' <<<"$config"; }
+# LED class names (labels of gpio-leds children) in a decompiled tree.
+led_names() {
+  awk '/\{$/ { d++ } /compatible = "gpio-leds"/ { leds = d } leds && d == leds + 1 && /^[ \t]*label = / { gsub(/.*= "|";.*/, ""); print }
+       /\};/ { if (d == leds) leds = 0; d-- }' "$1" | sort | tr '\n' ' ' | sed 's/ $//'
+}
+fetch_dtb() { [ -s "$tmp/$1" ] || mcopy -n -i "$fat" "::$1" "$tmp/$1" 2>/dev/null; [ -s "$tmp/$1" ]; }
+for json in "$root"/board/*.json; do
+  b=$(jq -r .name "$json")
+  [ -n "${filters[$b]+x}" ] || { bad "board $b: no firmware facts in check-image.sh (add its filters, tree, options, Wi-Fi chip)"; continue; }
+  section=$(jq -r .configTxtSection "$json")
+  check "$b: config.txt section $section is exactly the profile's lines" \
+    test "$(section_lines "$section")" = "$(jq -r '.configTxtLines[]' "$json")"
+  lines=$(board_lines "${filters[$b]}")
+  pinned=$(sed -n 's/^device_tree=//p' <<<"$lines" | tail -n 1)
+  dtb=${pinned:-${default_dtb[$b]}}
+  check "$b: firmware loads $dtb (${pinned:+pinned by device_tree=}${pinned:-its default}), the profile's tree" test "$dtb" = "$(jq -r .deviceTree "$json")"
+  if fetch_dtb "$dtb"; then
+    compat=$(fdtget "$tmp/$dtb" / compatible 2>/dev/null | cut -d' ' -f1)
+    check "$b: $dtb is on the FAT and is the ${board_compat[$b]} tree ($(fdtget "$tmp/$dtb" / model 2>/dev/null))" test "$compat" = "${board_compat[$b]}"
+    dtc -q -I dtb -O dts "$tmp/$dtb" > "$tmp/$dtb.dts" 2>/dev/null
+    names=$(led_names "$tmp/$dtb.dts")
+    want=$(jq -r '[.actLed, .pwrLed] | map(select(. != null)) | sort | join(" ")' "$json")
+    check "$b: LED class devices in $dtb (${names:-none}) are the profile's ACT/PWR (${want:-none})" test "$names" = "$want"
+    line=$(jq -r '.statusLedGpioLine // empty' "$json")
+    if [ -n "$line" ]; then
+      check "$b: no LED class device for status; its GPIO line $line is named in bcm2712-d-rpi-5-b.dtb (routerd does not drive it yet)" \
+        bash -c 'dtc -q -I dtb -O dts "$1" | grep -q "gpio-line-names = .*$2"' _ "$(fetch_dtb bcm2712-d-rpi-5-b.dtb && echo "$tmp/bcm2712-d-rpi-5-b.dtb")" "$line"
+    fi
+  else
+    bad "$b: $dtb is not on the boot partition"
+  fi
+  for opt in ${kopts[$b]}; do
+    name=${opt%%:*}; mod=${opt#*:}; [ "$mod" = "$opt" ] && mod=""
+    val=$(sed -n "s/^CONFIG_$name=//p" <<<"$kconfig")
+    if [ "$val" = m ] && [ -n "$mod" ]; then
+      check "$b: CONFIG_$name=m, module $mod.ko in modules.dep" grep -qE "(^|/)$mod\.ko(\.[a-z]+)?:" <<<"$moddep"
+    else
+      check "$b: CONFIG_$name=${val:-unset} (y or m)" bash -c '[ "$1" = y ] || [ "$1" = m ]' _ "$val"
+    fi
+  done
+  chip=${wifi[$b]}
+  fw_bin=$(resolve "/usr/lib/firmware/brcm/brcmfmac$chip.bin")
+  nvram="brcmfmac$chip.${board_compat[$b]}.txt"; fw_txt=$(resolve "/usr/lib/firmware/brcm/$nvram")
+  [ -n "$fw_txt" ] || { nvram="brcmfmac$chip.txt"; fw_txt=$(resolve "/usr/lib/firmware/brcm/$nvram"); }
+  check "$b: Wi-Fi firmware brcmfmac$chip.bin (-> ${fw_bin:-none}) and nvram $nvram (-> ${fw_txt:-none})" bash -c '[ -n "$1" ] && [ -n "$2" ]' _ "$fw_bin" "$fw_txt"
+done
+# Zero 2 W units with the 43436 chip (brcmfmac calls it 43430 B0) need firmware Debian does not ship.
+b0=$(resolve /usr/lib/firmware/brcm/brcmfmac43430b0-sdio.bin)
+if [ -n "$b0" ]; then ok "zero2w (43436 units): brcmfmac43430b0-sdio.bin present"; else
+  info "zero2w (43436 units): brcmfmac43430b0-sdio.bin NOT in the image (Debian ships none): those units have no network (docs/FIRMWARE.md)"; fi
+# Pi 5 D0 stepping: the firmware loads bcm2712-rpi-5-b.dtb and applies overlays/bcm2712d0.dtbo; with the image's
+# overlay the result must be mainline's D0 tree, and the D0 tree must stay as it is.
+if fetch_dtb bcm2712-rpi-5-b.dtb && fetch_dtb bcm2712-d-rpi-5-b.dtb && mcopy -n -i "$fat" ::overlays/bcm2712d0.dtbo "$tmp/d0.dtbo" 2>/dev/null; then
+  ok "rpi5 D0: overlays/bcm2712d0.dtbo and bcm2712-d-rpi-5-b.dtb on the FAT"
+  fdtoverlay -i "$tmp/bcm2712-rpi-5-b.dtb" -o "$tmp/c0+d0.dtb" "$tmp/d0.dtbo" 2>/dev/null
+  fdtoverlay -i "$tmp/bcm2712-d-rpi-5-b.dtb" -o "$tmp/d0+d0.dtb" "$tmp/d0.dtbo" 2>/dev/null
+  check "rpi5 D0: bcm2712-rpi-5-b.dtb + bcm2712d0.dtbo = bcm2712-d-rpi-5-b.dtb (fdtoverlay)" \
+    bash -c '[ -s "$1" ] && [ "$(dtc -q -I dtb -O dts -s "$1")" = "$(dtc -q -I dtb -O dts -s "$2")" ]' _ "$tmp/c0+d0.dtb" "$tmp/bcm2712-d-rpi-5-b.dtb"
+  check "rpi5 D0: bcm2712-d-rpi-5-b.dtb unchanged by bcm2712d0.dtbo (should the firmware load it instead)" \
+    bash -c '[ -s "$1" ] && [ "$(dtc -q -I dtb -O dts -s "$1")" = "$(dtc -q -I dtb -O dts -s "$2")" ]' _ "$tmp/d0+d0.dtb" "$tmp/bcm2712-d-rpi-5-b.dtb"
+  check "rpi5 D0: the D0 tree's pin controllers are brcm,bcm2712d0-*" \
+    bash -c 'dtc -q -I dtb -O dts "$1" | grep -q "brcm,bcm2712d0-pinctrl" && ! dtc -q -I dtb -O dts "$1" | grep -q "bcm2712c0"' _ "$tmp/bcm2712-d-rpi-5-b.dtb"
+else
+  bad "rpi5 D0: bcm2712-rpi-5-b.dtb, bcm2712-d-rpi-5-b.dtb or overlays/bcm2712d0.dtbo missing on the FAT"
+fi
+# Room on the FAT for the next kernel + initrd beside the current ones (raspi-firmware copies before it deletes).
+# mdir -b lists paths only; the plain listing has "NAME EXT SIZE DATE TIME LONGNAME" per file.
+ksize=$(mdir -i "$fat" :: 2>/dev/null | awk '$NF ~ /^(vmlinuz|initrd\.img)-/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/ && $i > 1000) { s += $i; break } } END { print s + 0 }')
+free_b=$(mdir -i "$fat" :: 2>/dev/null | sed -n 's/ bytes free.*//p' | tr -d ' ')
+free_b=${free_b:-0}
+check "FAT free space $(( free_b / 1048576 )) MiB holds another kernel + initrd ($(( ksize / 1048576 )) MiB now)" test "$free_b" -gt "$ksize"
+check "first-boot root growth: router-grow-root.service enabled, sfdisk and resize2fs in the image" \
+  bash -c '[ -n "$1" ] && [ -n "$2" ] && [ -n "$3" ]' _ "$(link_target /etc/systemd/system/local-fs.target.wants/router-grow-root.service)" \
+  "$(ext_exists /usr/sbin/sfdisk && echo y)" "$(ext_exists /usr/sbin/resize2fs && echo y)"
 
 echo "check-image: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

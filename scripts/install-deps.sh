@@ -13,7 +13,8 @@ declare -A sets=(
           qemu-system-x86 busybox-static cpio
           qemu-user-static clang lld llvm gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
   [image]="mmdebstrap qemu-user-static binfmt-support qemu-system-arm dosfstools mtools e2fsprogs fdisk
-           arch-test debian-archive-keyring dpkg-dev openssh-client util-linux wireguard-go wireguard-tools iputils-ping"
+           arch-test debian-archive-keyring dpkg-dev openssh-client util-linux wireguard-go wireguard-tools iputils-ping
+           device-tree-compiler jq"
 )
 # promtool, for the alert rules in contrib/prometheus: Debian's prometheus package unpacked into a cache, so that
 # the Prometheus service itself is neither installed nor started.

@@ -27,4 +27,23 @@ public sealed record BoardProfile(
     IReadOnlyList<int> PeerGpios,
     string ConfigTxtSection,
     IReadOnlyList<string> ConfigTxtLines,
-    string Unverified);
+    string Unverified)
+{
+    /// <summary>
+    /// The device tree the firmware loads on this board with the image's config.txt (upstream names), e.g.
+    /// "bcm2711-rpi-cm4-io.dtb"; scripts/check-image.sh reads it from the built image and checks the LED names.
+    /// </summary>
+    public string DeviceTree { get; init; } = "";
+
+    /// <summary>
+    /// Where the tree has no LED class device for the board's status LED: the GPIO line that drives it, as the
+    /// tree names it (the Pi 5's "2712_STAT_LED"); null when ACT/PWR cover it. routerd does not drive this line yet.
+    /// </summary>
+    public string? StatusLedGpioLine { get; init; }
+
+    /// <summary>
+    /// The status LED when the configuration names none: ACT, else PWR (the Pi 400 has only PWR), else none (the Pi 5's
+    /// mainline tree has no LED class device), so a file without "status" is valid on every board.
+    /// </summary>
+    public LedTarget DefaultStatus => ActLed is not null ? LedTarget.Act : PwrLed is not null ? LedTarget.Pwr : LedTarget.None;
+}

@@ -20,43 +20,89 @@ public static class BoardProfiles
         "rpi3b", "Raspberry Pi 3 Model B", ActLed: "ACT", PwrLed: null,
         GpioChipLabel: "pinctrl-bcm2835", GpioChip: 0, StatusGpio: 17, PeerPins,
         "[pi3]", PinLines,
-        "PWR: left out because Debian's bcm2837-rpi-3-b device tree is documented to expose only ACT "
-        + "(the red LED hangs off the firmware GPIO expander); if a newer kernel adds it, name it as \"led:PWR\".");
+        "PWR: bcm2837-rpi-3-b.dtb has only ACT (the red LED hangs off the firmware GPIO expander); checked in the "
+        + "image's tree by scripts/check-image.sh, not on a board.")
+    {
+        DeviceTree = "bcm2837-rpi-3-b.dtb",
+    };
+
+    /// <summary>Raspberry Pi 3 Model B+ (its tree has ACT and PWR, unlike the 3 B's).</summary>
+    public static BoardProfile Rpi3bPlus { get; } = new(
+        "rpi3bplus", "Raspberry Pi 3 Model B+", ActLed: "ACT", PwrLed: "PWR",
+        GpioChipLabel: "pinctrl-bcm2835", GpioChip: 0, StatusGpio: 17, PeerPins,
+        "[pi3+]", PinLines,
+        "LED names from the image's bcm2837-rpi-3-b-plus.dtb, not seen on a board. [pi3+] also matches the 3 A+, "
+        + "which boots its own tree (bcm2837-rpi-3-a-plus.dtb) and is not a supported board.")
+    {
+        DeviceTree = "bcm2837-rpi-3-b-plus.dtb",
+    };
 
     /// <summary>Raspberry Pi 4 Model B.</summary>
     public static BoardProfile Rpi4b { get; } = new(
         "rpi4b", "Raspberry Pi 4 Model B", ActLed: "ACT", PwrLed: "PWR",
         GpioChipLabel: "pinctrl-bcm2711", GpioChip: 0, StatusGpio: 17, PeerPins,
         "[pi4]", PinLines,
-        "");
+        "")
+    {
+        DeviceTree = "bcm2711-rpi-4-b.dtb",
+    };
+
+    /// <summary>Raspberry Pi 400 (keyboard computer; its tree has only the PWR LED).</summary>
+    public static BoardProfile Rpi400 { get; } = new(
+        "rpi400", "Raspberry Pi 400", ActLed: null, PwrLed: "PWR",
+        GpioChipLabel: "pinctrl-bcm2711", GpioChip: 0, StatusGpio: 17, PeerPins,
+        "[pi400]", PinLines,
+        "bcm2711-rpi-400.dtb names only PWR (no ACT): use \"status\": \"pwr\" or a GPIO LED. Not seen on a board.")
+    {
+        DeviceTree = "bcm2711-rpi-400.dtb",
+    };
 
     /// <summary>Raspberry Pi 5.</summary>
     public static BoardProfile Rpi5 { get; } = new(
-        "rpi5", "Raspberry Pi 5", ActLed: "ACT", PwrLed: null,
+        "rpi5", "Raspberry Pi 5", ActLed: null, PwrLed: null,
         GpioChipLabel: "pinctrl-rp1", GpioChip: 4, StatusGpio: 17, PeerPins,
         "[pi5]", PinLines,
         "Header GPIO is on the RP1 (chip label pinctrl-rp1), supported upstream from Linux 6.17 (trixie-backports); "
         + "its gpiochip number depends on probe order (4 was common on 6.6-era kernels), so the label is looked up "
-        + "and 4 is only a fallback. Upstream bcm2712-rpi-5-b.dts names only ACT (trigger mmc0); PWR is firmware-driven. "
-        + "config.txt gpio= on the Pi 5 was not checked on hardware.");
+        + "and 4 is only a fallback. The mainline trees (bcm2712-rpi-5-b, bcm2712-d-rpi-5-b) have no gpio-leds node: "
+        + "no ACT or PWR LED class device; the green status LED is line 9 of the always-on brcmstb GPIO controller "
+        + "(gpio@7d517c00), named 2712_STAT_LED in the D0 tree only, which routerd does not drive yet; use a header GPIO LED. "
+        + "config.txt gpio= on the Pi 5 was not checked on hardware.")
+    {
+        DeviceTree = "bcm2712-rpi-5-b.dtb",
+        StatusLedGpioLine = "2712_STAT_LED",
+    };
 
     /// <summary>Compute Module 4 on the CM4 IO board (LEDs are on the IO board).</summary>
     public static BoardProfile Cm4 { get; } = new(
         "cm4", "Compute Module 4 (IO board)", ActLed: "ACT", PwrLed: "PWR",
         GpioChipLabel: "pinctrl-bcm2711", GpioChip: 0, StatusGpio: 17, PeerPins,
-        "[cm4]", PinLines,
-        "ACT/PWR names taken from bcm2711-rpi-cm4-io.dts, not seen on hardware; other carrier boards may wire neither.");
+        "[cm4]", ["device_tree=bcm2711-rpi-cm4-io.dtb", .. PinLines],
+        "ACT/PWR names read from the image's bcm2711-rpi-cm4-io.dtb, not seen on hardware; other carrier boards may "
+        + "wire neither. device_tree= is pinned because the firmware otherwise loads the Pi 4 B tree on a CM4 with "
+        + "upstream_kernel=1 (raspberrypi/firmware#1660), where the Ethernet PHY is at another MDIO address.")
+    {
+        DeviceTree = "bcm2711-rpi-cm4-io.dtb",
+    };
 
     /// <summary>Raspberry Pi Zero 2 W.</summary>
     public static BoardProfile Zero2w { get; } = new(
         "zero2w", "Raspberry Pi Zero 2 W", ActLed: "ACT", PwrLed: null,
         GpioChipLabel: "pinctrl-bcm2835", GpioChip: 0, StatusGpio: 17, PeerPins,
         "[pi02]", PinLines,
-        "The board has a single (green) LED. The [pi02] filter is the firmware's name for the Zero 2 W; "
-        + "whether [pi3] also matches it was not checked.");
+        "The board has a single (green) LED. The [pi02] filter is the firmware's name for the Zero 2 W (it also sees "
+        + "[pi0w] and [pi0], not [pi3]). Units with the 43436 Wi-Fi chip need brcmfmac43430b0 firmware that Debian "
+        + "does not ship (docs/FIRMWARE.md).")
+    {
+        DeviceTree = "bcm2837-rpi-zero-2-w.dtb",
+    };
 
     /// <summary>Every profile, in the order docs/LEDS.md lists them.</summary>
-    public static IReadOnlyList<BoardProfile> All { get; } = [Rpi3b, Rpi4b, Rpi5, Cm4, Zero2w];
+    public static IReadOnlyList<BoardProfile> All { get; } = [Rpi3b, Rpi3bPlus, Rpi4b, Rpi400, Rpi5, Cm4, Zero2w];
+
+    // The image's own lines for every board, before the board sections: a headless gateway needs no splash and
+    // no camera or display autodetection.
+    private static readonly string[] HeadlessLines = ["disable_splash=1", "camera_auto_detect=0", "display_auto_detect=0"];
 
     /// <summary>Finds a profile by its configuration name (case-insensitive).</summary>
     public static bool TryGet(string name, out BoardProfile profile)
@@ -76,14 +122,23 @@ public static class BoardProfiles
 
     /// <summary>
     /// The text for /etc/default/raspi-firmware-custom: raspi-firmware appends it to the config.txt it rewrites on
-    /// every kernel install, so one image carries every board's lines in its own conditional section.
+    /// every kernel install, so one image carries every board's lines in its own conditional section. The image
+    /// build copies board/raspi-firmware-custom (this text) into the image; nothing else writes that file.
     /// </summary>
     public static string RaspiFirmwareCustom()
     {
         var text = new StringBuilder();
-        text.Append("# routerd LED pins (generated from Router.Leds BoardProfiles; see docs/LEDS.md)\n");
+        text.Append("# Router image: lines raspi-firmware appends to config.txt (one image serves every supported board).\n");
+        text.Append("# Generated from Router.Leds BoardProfiles (board/*.json): edit those, not this file. See docs/FIRMWARE.md.\n");
+        text.Append("[all]\n");
+        foreach (string line in HeadlessLines)
+        {
+            text.Append(line).Append('\n');
+        }
+
         foreach (BoardProfile board in All)
         {
+            text.Append("# ").Append(board.Model).Append(": boots ").Append(board.DeviceTree).Append('\n');
             text.Append(board.ConfigTxtSection).Append('\n');
             foreach (string line in board.ConfigTxtLines)
             {

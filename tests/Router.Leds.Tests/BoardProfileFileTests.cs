@@ -25,6 +25,8 @@ public sealed class BoardProfileFileTests
         Assert.Equal(profile.PeerGpios, json.GetProperty("peerGpios").EnumerateArray().Select(e => e.GetInt32()));
         Assert.Equal(profile.ConfigTxtSection, json.GetProperty("configTxtSection").GetString());
         Assert.Equal(profile.ConfigTxtLines, json.GetProperty("configTxtLines").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(profile.DeviceTree, json.GetProperty("deviceTree").GetString());
+        Assert.Equal(profile.StatusLedGpioLine, json.GetProperty("statusLedGpioLine").GetString());
         Assert.Equal(profile.Unverified, json.GetProperty("unverified").GetString());
     }
 
@@ -40,6 +42,30 @@ public sealed class BoardProfileFileTests
     {
         string file = File.ReadAllText(Path.Combine(BoardDirectory(), "raspi-firmware-custom"));
         Assert.Equal(BoardProfiles.RaspiFirmwareCustom(), file);
+    }
+
+    [Fact]
+    public void Every_board_names_its_device_tree_and_a_status_led_or_says_why_not()
+    {
+        foreach (BoardProfile board in BoardProfiles.All)
+        {
+            Assert.Matches(@"^bcm2[78]\d\d-[a-z0-9-]+\.dtb$", board.DeviceTree);
+            Assert.True(board.ActLed is not null || board.PwrLed is not null || board.StatusLedGpioLine is not null, board.Name);
+        }
+    }
+
+    [Fact]
+    public void The_generated_file_has_every_board_section_with_its_lines()
+    {
+        string[] lines = BoardProfiles.RaspiFirmwareCustom().Split('\n');
+        foreach (BoardProfile board in BoardProfiles.All)
+        {
+            int at = Array.IndexOf(lines, board.ConfigTxtSection);
+            Assert.True(at >= 0, board.ConfigTxtSection);
+            Assert.Equal(board.ConfigTxtLines, lines.Skip(at + 1).Take(board.ConfigTxtLines.Count));
+        }
+
+        Assert.Equal("[all]", lines[^2]);
     }
 
     [Fact]

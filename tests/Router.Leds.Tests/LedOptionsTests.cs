@@ -38,7 +38,7 @@ public sealed class LedOptionsTests
     public void Problems_name_their_configuration_path()
     {
         Assert.Equal(
-            ["leds.board: unknown board 'rpi9'; expected one of: rpi3b, rpi4b, rpi5, cm4, zero2w"],
+            ["leds.board: unknown board 'rpi9'; expected one of: rpi3b, rpi3bplus, rpi4b, rpi400, rpi5, cm4, zero2w"],
             new LedOptions { Board = "rpi9" }.Validate());
 
         var options = new LedOptions

@@ -24,7 +24,7 @@ internal static class LedsValidator
             problems.Add(ConfigProblem.Error("leds.board", $"'{s.Board}' is not a board profile name; expected one of: {string.Join(", ", BoardProfiles.All.Select(b => b.Name))}"));
 
         bool parsed = true;
-        LedTarget status = LedTarget.Act;
+        LedTarget status = BoardProfiles.TryGet(s.Board ?? Firmware.Leds.DetectBoard(), out var profile) ? profile.DefaultStatus : LedTarget.Act;
         if (s.Status is not null && !LedTarget.TryParse(s.Status, out status))
         {
             problems.Add(ConfigProblem.Error("leds.status", $"'{s.Status}' is not an LED; expected {StatusForms}"));

@@ -61,15 +61,17 @@ internal sealed class Leds : IDisposable
     {
         if (leds is null)
             return null;
-        LedTarget status = LedTarget.Act;
+        string board = leds.Board ?? DetectBoard();
+        LedTarget byDefault = BoardProfiles.TryGet(board, out var profile) ? profile.DefaultStatus : LedTarget.Act;
+        LedTarget status = byDefault;
         if (leds.Status is not null && !LedTarget.TryParse(leds.Status, out status))
         {
-            Log.Error($"leds.status: '{leds.Status}' is not an LED; using act");
-            status = LedTarget.Act;
+            Log.Error($"leds.status: '{leds.Status}' is not an LED; using the board's default");
+            status = byDefault;
         }
         return new LedOptions
         {
-            Board = leds.Board ?? DetectBoard(),
+            Board = board,
             Status = status,
             Peers = leds.Peers.Select(p => new PeerLed(p.Key, Target(p.Value))).ToArray(),
         };
@@ -95,10 +97,12 @@ internal sealed class Leds : IDisposable
                 return null;
             string? board = leds.TryGetProperty("board", out var b) && b.ValueKind == JsonValueKind.String ? b.GetString() : null;
             string? statusText = leds.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
-            if (!LedTarget.TryParse(statusText ?? "act", out var status))
-                status = LedTarget.Act;
             board ??= DetectBoard();
-            return BoardProfiles.TryGet(board, out _) ? new LedOptions { Board = board, Status = status } : null;
+            if (!BoardProfiles.TryGet(board, out var profile))
+                return null;
+            if (statusText is null || !LedTarget.TryParse(statusText, out var status))
+                status = profile.DefaultStatus;
+            return new LedOptions { Board = board, Status = status };
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
         {
@@ -118,6 +122,10 @@ internal sealed class Leds : IDisposable
                 return "cm4";
             if (model.Contains("Raspberry Pi 5", StringComparison.Ordinal))
                 return "rpi5";
+            if (model.Contains("Raspberry Pi 400", StringComparison.Ordinal))
+                return "rpi400";
+            if (model.Contains("Raspberry Pi 3 Model B Plus", StringComparison.Ordinal))
+                return "rpi3bplus";
             if (model.Contains("Raspberry Pi 3", StringComparison.Ordinal))
                 return "rpi3b";
         }

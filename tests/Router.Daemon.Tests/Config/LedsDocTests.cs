@@ -34,7 +34,7 @@ public sealed partial class LedsDocTests : IDisposable
     public void EveryBoardStatusAndPeerFormThePageListsPassesCheck()
     {
         string[] boards = Forms("board");
-        Assert.Equal(["rpi3b", "rpi4b", "rpi5", "cm4", "zero2w"], boards);
+        Assert.Equal(["rpi3b", "rpi3bplus", "rpi4b", "rpi400", "rpi5", "cm4", "zero2w"], boards);
         string[] statuses = Forms("status");
         Assert.True(statuses.Length >= 7, "status forms: " + string.Join(", ", statuses));
         string[] peerForms = Forms("peers").Where(f => f.StartsWith('{')).ToArray();
@@ -56,6 +56,8 @@ public sealed partial class LedsDocTests : IDisposable
         Expect(1, new JsonObject { ["board"] = "rpi9" }, "leds.board: error: unknown board 'rpi9'");
         Expect(1, new JsonObject { ["board"] = "rpi4b", ["status"] = "blink" }, "leds.status: error: 'blink' is not an LED");
         Expect(1, new JsonObject { ["board"] = "rpi3b", ["status"] = "pwr" }, "leds.status: error: board rpi3b has no PWR LED");
+        // Without "status" each board gets one it has (ACT, else PWR, else none): the loop above; naming ACT on a Pi 5 is refused.
+        Expect(1, new JsonObject { ["board"] = "rpi5", ["status"] = "act" }, "leds.status: error: board rpi5 has no ACT LED");
         Expect(1, new JsonObject { ["board"] = "rpi4b", ["peers"] = new JsonObject { ["hq"] = new JsonObject { ["gpio"] = 28 } } }, "leds.peers.hq.gpio: error: GPIO 28 is not on the rpi4b header");
         Assert.True(failures.Count == 0, string.Join("\n\n", failures));
 
