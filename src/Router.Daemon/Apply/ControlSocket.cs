@@ -7,8 +7,9 @@ namespace Router.Daemon.Apply;
 
 /// <summary>
 /// The local socket 'routerd apply' and 'routerd confirm' talk to (a unix stream socket, mode 0600: root only).
-/// One request per connection, a few connections at once (see <see cref="AcceptLoop"/>). Request: a line "apply SECONDS" (0 = no confirm window) followed by the JSON until the
-/// client shuts down its side, or the line "confirm". Response: lines for the user, each prefixed "1 " (for stdout) or
+/// One request per connection, a few connections at once (see <see cref="AcceptLoop"/>). Request: a line
+/// "apply SECONDS [no-confirm] [dry-run] [ssh=CLIENT,SERVER]" (<see cref="ApplyOptions.RequestLine"/>; SECONDS 0 = no
+/// confirm window asked for) followed by the JSON until the client shuts down its side, or the line "confirm". Response: lines for the user, each prefixed "1 " (for stdout) or
 /// "2 " (for stderr: the problems found), then "exit N" as the last line.
 /// </summary>
 internal sealed class ControlSocket : IAsyncDisposable
@@ -59,25 +60,39 @@ internal sealed class ControlSocket : IAsyncDisposable
 
         var reply = new StringBuilder();
         int exit;
-        if (words is ["apply", var seconds] && int.TryParse(seconds, NumberStyles.None, CultureInfo.InvariantCulture, out int confirm) && newline >= 0)
+        if (words.Length >= 2 && words[0] == "apply" && ApplyOptions.Parse(words[1..]) is { } options && newline >= 0)
         {
             // The apply runs to completion even if the client disconnects: a half-applied change must still be checked.
-            var result = await _apply.ApplyAsync(request.AsMemory(newline + 1), confirm > 0 ? TimeSpan.FromSeconds(confirm) : null, _stop.Token);
+            var result = await _apply.SubmitAsync(request.AsMemory(newline + 1), options, _stop.Token);
             // Also in the journal: the SSH session that asked may be the one the change cut.
             if (result.Outcome == ApplyOutcome.RolledBack)
                 Log.Error($"apply: {result.Message}");
-            else
+            else if (result.Outcome != ApplyOutcome.DryRun)
                 Log.Info($"apply: {result.Message}");
+            foreach (var w in result.Warnings)
+            {
+                if (result.Outcome != ApplyOutcome.DryRun && w.StartsWith("warning:", StringComparison.Ordinal))
+                    Log.Info($"apply: {w}");
+            }
             foreach (var p in result.Problems)
                 reply.Append("2 ").Append(p).Append('\n');
+            foreach (var w in result.Warnings)
+                reply.Append("2 ").Append(w).Append('\n');
+            if (result.Changes.Count > 0)
+            {
+                reply.Append("1 ").Append(result.Outcome == ApplyOutcome.DryRun ? "would change:" : "changes:").Append('\n');
+                foreach (var c in result.Changes)
+                    reply.Append("1 ").Append(c).Append('\n');
+            }
             reply.Append("1 ").Append(result.Message).Append('\n');
             exit = result.ExitStatus;
         }
         else if (words is ["confirm"])
         {
             bool confirmed = _apply.Confirm();
-            Log.Info(confirmed ? "apply: confirmed; the configuration stays" : "confirm: nothing was waiting for it");
-            reply.Append(confirmed ? "1 confirmed: the configuration stays\n" : "2 nothing to confirm\n");
+            string answer = confirmed ? "confirmed: the configuration stays" : _apply.NothingToConfirm();
+            Log.Info(confirmed ? "apply: confirmed; the configuration stays" : $"confirm: {answer}");
+            reply.Append(confirmed ? "1 " : "2 ").Append(answer).Append('\n');
             exit = confirmed ? 0 : 1;
         }
         else

@@ -22,4 +22,7 @@ internal interface IConfigTarget
 
     /// <summary>Starts a handshake with each peer and waits until all answered or <paramref name="timeout"/> passed; returns those that did not answer.</summary>
     Task<IReadOnlyList<PeerRef>> ProbeAsync(IReadOnlyList<PeerRef> peers, TimeSpan timeout, CancellationToken cancel);
+
+    /// <summary>The likely cause a peer of the latest probe did not answer (wrong key on one side, no answer at all); null when unknown.</summary>
+    string? WhySilent(PeerRef peer) => null;
 }

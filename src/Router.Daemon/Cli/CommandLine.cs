@@ -24,8 +24,10 @@ internal static class CommandLine
     [
         new("run", Verb.Run, [ConfigOption], 0, "run [--config PATH]", "firmware mode: bring up every interface in the configuration and keep it up"),
         new("check", Verb.Check, [ConfigOption], 1, "check [PATH]", "validate a configuration file, print every problem, exit non-zero if any"),
-        new("apply", Verb.Apply, [ConfigOption, new("confirm", null, true, "roll back unless 'routerd confirm' arrives within SECONDS")], 1,
-            "apply [FILE|-] [--confirm SECONDS]", "hand a configuration to the running daemon: validate, write atomically, apply, roll back if peers stop answering"),
+        new("apply", Verb.Apply, [ConfigOption, new("confirm", null, true, "roll back unless 'routerd confirm' arrives within SECONDS"),
+                new("no-confirm", null, false, "no confirm window, even when the change cuts this SSH session's path"),
+                new("dry-run", null, false, "print the changes and problems only: nothing is written or applied")], 1,
+            "apply [FILE|-] [--confirm SECONDS | --no-confirm] [--dry-run]", "hand a configuration to the running daemon: validate, write atomically, apply, roll back if peers stop answering"),
         new("confirm", Verb.Confirm, [], 0, "confirm", "keep the configuration applied with 'apply --confirm'"),
         new("show", Verb.Show, [ConfigOption, new("json", null, false, "machine-readable output")], 1, "show [IFNAME] [--json]", "per peer: name, endpoint, last handshake, rx/tx, state"),
         new("peer", Verb.Peer,
@@ -273,6 +275,7 @@ internal static class CommandLine
           .AppendLine("  ROUTERD_STATUS_SOCKET=PATH           show socket (/run/router/status.sock)")
           .AppendLine("  ROUTERD_SEED=PATH|none               seed configuration to import on first start")
           .AppendLine("  ROUTERD_PROBE_TIMEOUT=SECONDS        how long peers get to answer after an apply (20)")
+          .AppendLine("  ROUTERD_SSH_CONFIRM=SECONDS          confirm window of an apply over SSH that cuts the session's path (120)")
           .AppendLine("  ROUTERD_PEER_LIMIT=N                 most peers per interface (65536)")
           .AppendLine("  ROUTERD_UDP_OFFLOAD=0, ROUTERD_TUN_OFFLOAD=0   turn the kernel offloads off")
           .AppendLine("  ROUTERD_PIPELINE_DROP=0|1, ROUTERD_PIPELINE_BYTES=N, ROUTERD_PIPELINE_BATCHES=N   engine pipeline tuning")

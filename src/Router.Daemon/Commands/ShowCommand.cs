@@ -24,9 +24,9 @@ internal static class ShowCommand
         string? only = command.Arguments.Count > 0 ? command.Arguments[0] : null;
         bool json = command.Has("json");
         var now = DateTimeOffset.UtcNow;
-        var (peers, drops, configuration, interfaces) = FromDaemon(FirmwarePaths.StatusSocket);
+        var (peers, drops, configuration, interfaces, apply) = FromDaemon(FirmwarePaths.StatusSocket);
         if (peers is not null && only is not null && !peers.Any(p => p.Interface == only) && !interfaces!.Any(i => i.Name == only))
-            (peers, configuration, interfaces) = (null, null, null); // not the firmware daemon's interface (a drop-in or wireguard-go one): ask its UAPI socket
+            (peers, configuration, interfaces, apply) = (null, null, null, null); // not the firmware daemon's interface (a drop-in or wireguard-go one): ask its UAPI socket
         bool fromDaemon = peers is not null;
         // The UAPI directory is shared by every network namespace: a socket whose interface is not in this one
         // belongs to another namespace, and listing its peers as if they were here would mislead.
@@ -85,31 +85,31 @@ internal static class ShowCommand
         if (json)
         {
             using var stdout = Console.OpenStandardOutput();
-            stdout.Write(PeerStatusFormat.Json(peers, now, drops, configuration, interfaces));
+            stdout.Write(PeerStatusFormat.Json(peers, now, drops, configuration, interfaces, apply));
         }
         else
         {
-            output.Write(PeerStatusFormat.Text(peers, now, drops, configuration, interfaces));
+            output.Write(PeerStatusFormat.Text(peers, now, drops, configuration, interfaces, apply));
         }
         return 0;
     }
 
-    /// <summary>The firmware daemon's peers, each interface's drops, its configuration note and its interfaces' own
-    /// keys and ports; all null without a daemon.</summary>
-    private static (List<PeerStatus>? Peers, Dictionary<string, IReadOnlyDictionary<string, long>>? Drops, string? Configuration, List<InterfaceInfo>? Interfaces) FromDaemon(string path)
+    /// <summary>The firmware daemon's peers, each interface's drops, its configuration note, its interfaces' own
+    /// keys and ports, and its latest apply; all null without a daemon.</summary>
+    private static (List<PeerStatus>? Peers, Dictionary<string, IReadOnlyDictionary<string, long>>? Drops, string? Configuration, List<InterfaceInfo>? Interfaces, Apply.ApplyRecord? Apply) FromDaemon(string path)
     {
         if (!File.Exists(path))
-            return (null, null, null, null);
+            return (null, null, null, null, null);
         try
         {
             using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = (int)Timeout.TotalMilliseconds };
             socket.Connect(new UnixDomainSocketEndPoint(path));
             byte[] answer = ReadAll(socket);
-            return (PeerStatusFormat.Parse(answer), PeerStatusFormat.ParseDrops(answer), PeerStatusFormat.ParseConfiguration(answer), PeerStatusFormat.ParseInterfaces(answer));
+            return (PeerStatusFormat.Parse(answer), PeerStatusFormat.ParseDrops(answer), PeerStatusFormat.ParseConfiguration(answer), PeerStatusFormat.ParseInterfaces(answer), Apply.ApplyRecord.Parse(answer));
         }
         catch (Exception e) when (e is SocketException or IOException or JsonException or KeyNotFoundException or InvalidOperationException)
         {
-            return (null, null, null, null);
+            return (null, null, null, null, null);
         }
     }
 

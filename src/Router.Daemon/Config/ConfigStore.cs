@@ -31,6 +31,40 @@ internal sealed class ConfigStore(string path)
         AtomicFile.Write(Path, json, beforeRename: beforeRename);
     }
 
+    /// <summary>The mark of an apply waiting for 'routerd confirm' (router.json.pending): it outlives the daemon.</summary>
+    public string PendingPath => Path + ".pending";
+
+    /// <summary>
+    /// Marks the current file as applied but not confirmed, with when it arrived, the end of its window and the
+    /// SHA-256 of its bytes: a daemon that starts and finds the mark rolls back (if the file is still that one).
+    /// </summary>
+    public void MarkPending(DateTimeOffset at, DateTimeOffset until, ReadOnlySpan<byte> json)
+        => AtomicFile.Write(PendingPath, System.Text.Encoding.ASCII.GetBytes(
+            $"{at.ToUnixTimeMilliseconds()} {until.ToUnixTimeMilliseconds()} {Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(json))}\n"));
+
+    public void ClearPending()
+    {
+        try
+        {
+            File.Delete(PendingPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    /// <summary>The pending mark: when, until, and whether the current file is still the one it marked; null without (or with a malformed) mark.</summary>
+    public (DateTimeOffset At, DateTimeOffset Until, bool SameFile)? ReadPending()
+    {
+        if (RegularFile.Read(PendingPath, 4096).Bytes is not byte[] mark)
+            return null;
+        string[] f = System.Text.Encoding.ASCII.GetString(mark).Trim().Split(' ');
+        if (f.Length != 3 || !long.TryParse(f[0], out long at) || !long.TryParse(f[1], out long until))
+            return null;
+        bool same = ReadCurrent() is byte[] current && Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(current)) == f[2];
+        return (DateTimeOffset.FromUnixTimeMilliseconds(at), DateTimeOffset.FromUnixTimeMilliseconds(until), same);
+    }
+
     /// <summary>Puts the previous file back in place (rollback). False if there is none.</summary>
     public bool RestorePrevious()
     {

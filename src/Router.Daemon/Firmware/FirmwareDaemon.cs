@@ -79,15 +79,17 @@ internal sealed class FirmwareDaemon : IConfigTarget
         // Key files are added to the watch by each load (ReloadAsync), so a restored or rotated key needs no SIGHUP.
         using var watcher = new ConfigWatcher(_configPath, path => _ = Task.Run(() => ReloadAsync(path == _configPath ? "file changed" : $"{path} changed")));
         _watcher = watcher;
+        // An apply the previous run left waiting for its confirm was never confirmed: roll it back before loading.
+        var recovered = ApplyTransaction.RecoverPending(_store);
         // A SIGTERM during the first load is not kept waiting for it either.
         Task.WaitAny(ReloadAsync("start"), _stop.Task);
-        var apply = new ApplyTransaction(_store, _running, this) { ProbeTimeout = FirmwarePaths.ProbeTimeout };
+        var apply = new ApplyTransaction(_store, _running, this) { ProbeTimeout = FirmwarePaths.ProbeTimeout, SshConfirmWindow = FirmwarePaths.SshConfirmWindow, Recovered = recovered };
         ControlSocket? control = null;
         StatusSocket? status = null;
         try
         {
             control = ControlSocket.Start(FirmwarePaths.ControlSocket, apply);
-            status = StatusSocket.Start(FirmwarePaths.StatusSocket, () => PeerStatusFormat.Json(_status, DateTimeOffset.UtcNow, DropsByInterface(_metricsSnapshot), _configurationNote, _interfaces));
+            status = StatusSocket.Start(FirmwarePaths.StatusSocket, () => PeerStatusFormat.Json(_status, DateTimeOffset.UtcNow, DropsByInterface(_metricsSnapshot), _configurationNote, _interfaces, apply.Last));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
         {
@@ -650,6 +652,8 @@ internal sealed class FirmwareDaemon : IConfigTarget
         Log.Info($"apply: waiting up to {timeout.TotalSeconds:0} s for {string.Join(", ", peers)} to answer a handshake");
         var deadline = DateTime.UtcNow + timeout;
         var sent = new Dictionary<PeerRef, DateTime>();
+        _probeCauses.Clear();
+        var baseline = peers.ToDictionary(p => p, RejectedFrom);
         while (waiting.Count > 0 && DateTime.UtcNow < deadline)
         {
             foreach (var peer in waiting.ToArray())
@@ -672,6 +676,39 @@ internal sealed class FirmwareDaemon : IConfigTarget
             if (waiting.Count > 0)
                 await Task.Delay(250, cancel);
         }
+        foreach (var peer in waiting)
+        {
+            // Only what arrived during the probe counts: an old bad mac1 says nothing about the new settings.
+            var (endpoint, badMac1, unknownKey) = RejectedFrom(peer);
+            var (_, badBefore, unknownBefore) = baseline[peer];
+            string name = _runnerList.FirstOrDefault(r => r.Name == peer.Interface)?.Config.Peer(peer.PublicKey)?.Name ?? peer.ToString();
+            _probeCauses[peer] = PeerHealthLog.LikelyCause(name, endpoint, badMac1 > badBefore, unknownKey > unknownBefore);
+        }
         return waiting;
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<PeerRef, string> _probeCauses = new();
+
+    public string? WhySilent(PeerRef peer) => _probeCauses.TryGetValue(peer, out var cause) ? cause : null;
+
+    /// <summary>The peer's endpoint and the engine's counts of rejected handshakes from its address.</summary>
+    private (string? Endpoint, long BadMac1, long UnknownKey) RejectedFrom(PeerRef peer)
+    {
+        var runner = _runnerList.FirstOrDefault(r => r.Name == peer.Interface);
+        if (runner is null)
+            return (null, 0, 0);
+        try
+        {
+            var key = DeviceConfigs.Key(peer.PublicKey);
+            var snap = runner.Device.Snapshot();
+            snap.PrivateKey?.Clear();
+            var endpoint = snap.Peers.FirstOrDefault(x => x.PublicKey == key)?.Endpoint;
+            var rejected = PeerHealthLog.Rejected.From(runner.Device);
+            return (endpoint is { } ep ? EndpointText(ep) : null, rejected.BadMac1(endpoint), rejected.UnknownKey(endpoint));
+        }
+        catch (ObjectDisposedException)
+        {
+            return (null, 0, 0);
+        }
     }
 }

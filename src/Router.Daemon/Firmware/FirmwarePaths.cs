@@ -24,5 +24,9 @@ internal static class FirmwarePaths
     public static TimeSpan ProbeTimeout
         => int.TryParse(Env("ROUTERD_PROBE_TIMEOUT"), out int s) && s > 0 ? TimeSpan.FromSeconds(s) : ApplyTransaction.DefaultProbeTimeout;
 
+    /// <summary>The confirm window of an apply over SSH that cuts the session's path, when none was asked for (default 120 s).</summary>
+    public static TimeSpan SshConfirmWindow
+        => int.TryParse(Env("ROUTERD_SSH_CONFIRM"), out int s) && s is > 0 and <= 86400 ? TimeSpan.FromSeconds(s) : SshPath.DefaultConfirmWindow;
+
     private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
 }

@@ -214,14 +214,18 @@ internal sealed class PeerHealthLog(Action<bool, string> write)
         => s.Interface.Length > 0 ? $"{s.Interface}: peer {s.Name}" : $"peer {s.Name}"; // drop-in: the log prefix names the interface
 
     private static string Explain(Track t, in PeerHealthSample s)
+        => LikelyCause(s.Name, s.Endpoint, t.Cause == Cause.WrongKeyThere, t.Cause == Cause.WrongKeyHere);
+
+    /// <summary>The likely cause of failing handshakes, from what the peer's endpoint address sent (also apply's rollback message).</summary>
+    public static string LikelyCause(string name, string? endpoint, bool badMac1, bool unknownKey)
     {
-        if (t.Cause == Cause.WrongKeyThere)
-            return $"{s.Endpoint} sends handshakes for another public key (bad mac1): one side has the wrong public key (likely the far side's entry for this gateway)";
-        if (t.Cause == Cause.WrongKeyHere)
-            return $"{s.Endpoint} sends handshakes from a public key not configured here: one side has the wrong public key (likely this side's entry for {s.Name})";
-        if (s.Endpoint is null)
+        if (badMac1)
+            return $"{endpoint} sends handshakes for another public key (bad mac1): one side has the wrong public key (likely the far side's entry for this gateway)";
+        if (unknownKey)
+            return $"{endpoint} sends handshakes from a public key not configured here: one side has the wrong public key (likely this side's entry for {name})";
+        if (endpoint is null)
             return "no endpoint to send handshakes to: set one here, or wait for the peer to connect";
-        return $"no answer from {s.Endpoint}: check the endpoint, port and firewall on both sides";
+        return $"no answer from {endpoint}: check the endpoint, port and firewall on both sides";
     }
 
     private static string Duration(TimeSpan d)

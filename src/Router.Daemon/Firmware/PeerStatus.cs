@@ -26,8 +26,9 @@ internal static class PeerStatusFormat
     /// <param name="configuration">Why the configuration file is not simply running (waiting, or refused while the
     /// previous one runs); null when it is.</param>
     /// <param name="interfaces">Each interface's own key and port; an interface listed here shows even with no peers.</param>
+    /// <param name="apply">The latest 'routerd apply' (written as its own "apply" object; null: none since the daemon started).</param>
     public static byte[] Json(IReadOnlyList<PeerStatus> peers, DateTimeOffset now, IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>>? drops = null,
-        string? configuration = null, IReadOnlyList<InterfaceInfo>? interfaces = null)
+        string? configuration = null, IReadOnlyList<InterfaceInfo>? interfaces = null, Apply.ApplyRecord? apply = null)
     {
         using var buffer = new MemoryStream();
         // Keys print as wg(8) prints them ("+" and "/" unescaped): the output feeds terminals and JSON parsers, never HTML.
@@ -38,6 +39,7 @@ internal static class PeerStatusFormat
                 w.WriteNull("configuration");
             else
                 w.WriteString("configuration", configuration);
+            Apply.ApplyRecord.WriteJson(w, apply);
             w.WriteStartArray("interfaces");
             foreach (var group in Groups(peers, interfaces))
             {
@@ -172,11 +174,13 @@ internal static class PeerStatusFormat
     }
 
     public static string Text(IReadOnlyList<PeerStatus> peers, DateTimeOffset now, IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>>? drops = null,
-        string? configuration = null, IReadOnlyList<InterfaceInfo>? interfaces = null)
+        string? configuration = null, IReadOnlyList<InterfaceInfo>? interfaces = null, Apply.ApplyRecord? apply = null)
     {
         var s = new StringBuilder();
         if (configuration is not null)
             s.Append("configuration: ").Append(configuration).Append('\n');
+        if (apply is not null)
+            s.Append(apply.Text(now));
         foreach (var group in Groups(peers, interfaces))
         {
             s.Append("interface: ").Append(group.Key).Append('\n');

@@ -12,6 +12,7 @@ internal sealed class FakeTarget : IConfigTarget
     public List<PeerRef> Probed { get; } = [];
     public HashSet<PeerRef> Up { get; } = [];
     public HashSet<PeerRef> Silent { get; } = [];
+    public Dictionary<PeerRef, string> Causes { get; } = [];
 
     public bool FailNextApply { get; set; }
 
@@ -33,6 +34,8 @@ internal sealed class FakeTarget : IConfigTarget
         Probed.AddRange(peers);
         return Task.FromResult<IReadOnlyList<PeerRef>>(peers.Where(Silent.Contains).ToArray());
     }
+
+    public string? WhySilent(PeerRef peer) => Causes.TryGetValue(peer, out var cause) ? cause : null;
 }
 
 public sealed class ApplyTransactionTests : IDisposable

@@ -57,6 +57,44 @@ public sealed class ControlSocketTests : IDisposable
     }
 
     [Fact]
+    public async Task DryRunThroughTheSocketPrintsTheChangesAndTouchesNothing()
+    {
+        var store = new ConfigStore(_f.Dir.File("router.json"));
+        store.Write(Encoding.UTF8.GetBytes(_f.Expand(ConfigFixture.Valid)));
+        var running = new RunningConfig();
+        running.Offer(store.Load());
+        var target = new FakeTarget();
+        var apply = new ApplyTransaction(store, running, target);
+        string socket = _f.Dir.File("control.sock");
+        await using var control = ControlSocket.Start(socket, apply);
+        byte[] before = File.ReadAllBytes(store.Path);
+        string file = _f.Dir.Write("new.json", _f.Expand(ConfigFixture.Valid.Replace("'mtu': 1420", "'mtu': 1380")));
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int status = await Task.Run(() => ApplyCommand.Apply(file, null, output, error, socket, dryRun: true, configPath: store.Path));
+        Assert.True(status == 0, output + error.ToString());
+        Assert.Equal("would change:\n  interfaces.wg0.mtu: 1420 -> 1380\ndry run: the configuration is valid; 1 change(s); nothing was written or applied\n", output.ToString());
+        Assert.Equal(before, File.ReadAllBytes(store.Path));
+        Assert.Empty(target.Applied);
+        Assert.Null(apply.Last);
+    }
+
+    [Fact]
+    public void DryRunWithoutADaemonComparesWithTheFileOnDisk()
+    {
+        string config = _f.Dir.Write("router.json", _f.Expand(ConfigFixture.Valid));
+        byte[] before = File.ReadAllBytes(config);
+        string file = _f.Dir.Write("new.json", _f.Expand(ConfigFixture.Valid.Replace("'mtu': 1420", "'mtu': 1380")));
+        var output = new StringWriter();
+        var error = new StringWriter();
+        Assert.Equal(0, ApplyCommand.Apply(file, null, output, error, _f.Dir.File("none.sock"), dryRun: true, configPath: config));
+        Assert.Contains("  interfaces.wg0.mtu: 1420 -> 1380", output.ToString());
+        Assert.Contains($"compared with {config} on disk", error.ToString());
+        Assert.Equal(before, File.ReadAllBytes(config));
+        Assert.False(File.Exists(config + ".prev"));
+    }
+
+    [Fact]
     public void NoDaemonIsAClearError()
     {
         var error = new StringWriter();

@@ -37,6 +37,10 @@ public sealed class FirmwareRollbackTests(ITestOutputHelper output)
             Assert.Equal(1, apply.Exit);
             Assert.Contains("rolled back", apply.Stdout);
             Assert.Contains($"{rig.IfA}/hq (under its new public key", apply.Stdout);
+            // The likely cause: the far side never answered a key it does not hold, and this change made that key.
+            Assert.Contains("no answer from 192.0.2.2:51820", apply.Stdout);
+            Assert.Contains("this change gave it a new public key", apply.Stdout);
+            Assert.Contains($"interfaces.{rig.IfA}.peers[0].publicKey (hq): {rig.PubB} -> {stranger}", apply.Stdout); // the diff
             Assert.Equal(original, File.ReadAllText(rig.ConfigPath));
             string peers = rig.A.Exec("wg", $"show {rig.IfA} peers");
             Assert.Contains(rig.PubB, peers);
@@ -56,7 +60,7 @@ public sealed class FirmwareRollbackTests(ITestOutputHelper output)
     {
         Assert.True(File.Exists("/usr/sbin/sshd"), "needs Debian's openssh-server (scripts/install-deps.sh test)");
         var rig = new FirmwareRig(); // disposed in finally, before the privilege-separation directory
-        bool madePrivsepDir = false;
+        SshServer? sshd = null;
         Process? session = null;
         try
         {
@@ -67,34 +71,8 @@ public sealed class FirmwareRollbackTests(ITestOutputHelper output)
             Assert.True(rig.WaitForUapi(), rig.Log);
 
             // sshd in A, with a throwaway host key and a key-only root login for a key made here.
-            string dir = Path.Combine(rig.Dir, "ssh");
-            Directory.CreateDirectory(dir);
-            Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "routerd-test-host", "-f", Path.Combine(dir, "host_key"));
-            Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "routerd-test-client", "-f", Path.Combine(dir, "client_key"));
-            File.Copy(Path.Combine(dir, "client_key.pub"), Path.Combine(dir, "authorized_keys"));
-            string sshdConfig = Path.Combine(dir, "sshd_config");
-            File.WriteAllText(sshdConfig, $"""
-                Port {SshPort}
-                ListenAddress 0.0.0.0
-                HostKey {dir}/host_key
-                AuthorizedKeysFile {dir}/authorized_keys
-                PermitRootLogin prohibit-password
-                PasswordAuthentication no
-                KbdInteractiveAuthentication no
-                UsePAM no
-                StrictModes no
-                PidFile none
-                """);
-            if (!Directory.Exists("/run/sshd"))
-            {
-                Directory.CreateDirectory("/run/sshd"); // sshd's privilege-separation directory
-                madePrivsepDir = true;
-            }
-            Run("/usr/sbin/sshd", "-t", "-f", sshdConfig);
-            rig.StartTracked(rig.A, "/usr/sbin/sshd", $"-D -e -f {sshdConfig}");
-
-            string ssh = $"-F /dev/null -i {dir}/client_key -p {SshPort} -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
-                         + "-o LogLevel=ERROR -o ConnectTimeout=3 -o ServerAliveInterval=1 -o ServerAliveCountMax=4 root@10.77.0.1";
+            sshd = new SshServer(rig, rig.A, "10.77.0.1", SshPort);
+            string ssh = sshd.Options;
             string routerd = $"env ROUTERD_CONTROL_SOCKET={rig.ControlSocket} ROUTERD_STATUS_SOCKET={rig.StatusSocket} {Implementations.Routerd}";
             var baseline = Stopwatch.StartNew();
             Assert.True(Wait.Until(() => Ok(() => rig.B.Exec("ssh", $"{ssh} true")), 15_000), "no SSH through the tunnel before the apply:\n" + rig.Log);
@@ -150,26 +128,9 @@ public sealed class FirmwareRollbackTests(ITestOutputHelper output)
             }
             session?.Dispose();
             rig.Dispose(); // stops sshd and its sessions before the privilege-separation directory goes
-            if (madePrivsepDir)
-                Directory.Delete("/run/sshd");
+            sshd?.Dispose();
             output.WriteLine(rig.Log);
         }
-    }
-
-    private static void Run(string program, params string[] args)
-    {
-        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(30_000))
-        {
-            p.Kill();
-            throw new TimeoutException($"{program} timed out");
-        }
-        Assert.True(p.ExitCode == 0, $"{program} exited {p.ExitCode}: {stderr.Result}");
     }
 
     private static bool Ok(Action action)
