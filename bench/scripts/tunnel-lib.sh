@@ -81,3 +81,11 @@ tunnel_iperf_server() {
 
 # CPU ticks (utime, stime) of a process or thread from its stat file; the comm field may hold spaces, so cut at ')'.
 stat_ticks() { sed 's/.*) //' "$1" | awk '{ print $12, $13 }'; }
+
+# The next offered rate of a bounded search for the highest rate at <= 1% loss: double while nothing failed, halve
+# (or drop to what got through) while nothing passed, then geometric bisection. Args: LO HI RATE RECEIVED_SAME_UNIT.
+next_rate() {
+  awk -v lo="$1" -v hi="$2" -v r="$3" -v got="$4" 'BEGIN {
+    if (hi == 0) n = 2 * r; else if (lo > 0) n = sqrt(lo * hi); else { n = r / 2; if (got < n) n = got }
+    printf "%d", n }'
+}

@@ -101,9 +101,7 @@ udp_search() {
     printf '%s\t%s\t%s\t%s\t%.3f\t%.1f\n' "$round" "$(label "$a")" "$(label "$b")" "$rate" "$recv" "$loss" >> "$probes"
     if awk -v l="$loss" 'BEGIN { exit !(l <= 1) }'; then lo=$rate; else hi=$rate; fi
     # No passing rate yet: at most half, and no more than what got through (overload can collapse the received rate).
-    rate=$(awk -v lo="$lo" -v hi="$hi" -v r="$rate" -v got="$recv" 'BEGIN {
-      if (hi == 0) n = 2 * r; else if (lo > 0) n = sqrt(lo * hi); else { n = r / 2; if (got * 1000 < n) n = got * 1000 }
-      printf "%d", n }')
+    rate=$(next_rate "$lo" "$hi" "$rate" "$(awk -v g="$recv" 'BEGIN { printf "%d", g * 1000 }')")
     [ "$rate" -ge 1 ] || break
   done
   # Best passing probe by received rate, else the probe with the least loss.
