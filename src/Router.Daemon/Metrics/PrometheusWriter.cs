@@ -110,36 +110,26 @@ internal static class PrometheusWriter
 
     private static void WriteProcess(StringBuilder w, in ProcessStats ps)
     {
+        // Each only when /proc gave it (NaN or -1 otherwise): an absent series, never a made-up 0.
         if (!double.IsNaN(ps.CpuSeconds))
-        {
-            Family(w, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
-            Sample(w, "process_cpu_seconds_total", ps.CpuSeconds);
-        }
+            Single(w, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", ps.CpuSeconds);
         if (ps.ResidentBytes >= 0)
-        {
-            Family(w, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
-            Sample(w, "process_resident_memory_bytes", ps.ResidentBytes);
-        }
+            Single(w, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", ps.ResidentBytes);
         if (ps.VirtualBytes >= 0)
-        {
-            Family(w, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
-            Sample(w, "process_virtual_memory_bytes", ps.VirtualBytes);
-        }
+            Single(w, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", ps.VirtualBytes);
         if (!double.IsNaN(ps.StartTimeSeconds))
-        {
-            Family(w, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
-            Sample(w, "process_start_time_seconds", ps.StartTimeSeconds);
-        }
+            Single(w, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", ps.StartTimeSeconds);
         if (ps.OpenFds >= 0)
-        {
-            Family(w, "process_open_fds", "gauge", "Number of open file descriptors.");
-            Sample(w, "process_open_fds", ps.OpenFds);
-        }
+            Single(w, "process_open_fds", "gauge", "Number of open file descriptors.", ps.OpenFds);
         if (ps.MaxFds >= 0)
-        {
-            Family(w, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
-            Sample(w, "process_max_fds", ps.MaxFds);
-        }
+            Single(w, "process_max_fds", "gauge", "Maximum number of open file descriptors.", ps.MaxFds);
+    }
+
+    /// <summary>A family of one unlabelled sample.</summary>
+    private static void Single(StringBuilder w, string name, string type, string help, double value)
+    {
+        Family(w, name, type, help);
+        Sample(w, name, value);
     }
 
     private static IEnumerable<(InterfaceMetrics, PeerMetrics)> Peers(MetricsSnapshot snapshot)
