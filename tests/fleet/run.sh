@@ -29,9 +29,9 @@ trap 'exit 1' INT TERM
 
 say "namespaces: WAN bridge ${p}w, gateways ${p}g1-4 (sshd + routerd run), LAN hosts ${p}l1-4; load $(cut -d' ' -f1-3 /proc/loadavg)"
 ip netns add "${p}w"; ip -n "${p}w" link set lo up
-ip -n "${p}w" link add br type bridge; ip -n "${p}w" link set br up
-ip link add "${p}c" type veth peer name c netns "${p}w"
-ip -n "${p}w" link set c master br up; ip addr add "$net.254/24" dev "${p}c"; ip link set "${p}c" up
+ip -n "${p}w" link add name sw type bridge; ip -n "${p}w" link set sw up
+ip link add name "${p}c" type veth peer name c netns "${p}w"
+ip -n "${p}w" link set c master sw up; ip addr add "$net.254/24" dev "${p}c"; ip link set "${p}c" up
 mkdir -p /run/sshd
 ssh-keygen -q -t ed25519 -N '' -f "$tmp/admin" -C fleet-admin
 cp "$tmp/admin.pub" "$tmp/authorized_keys"
@@ -40,10 +40,10 @@ for n in "${sites[@]}"; do
   g=${p}g$n l=${p}l$n d=$tmp/g$n
   mkdir -p "$d"
   ip netns add "$g"; ip netns add "$l"; ip -n "$g" link set lo up; ip -n "$l" link set lo up
-  ip link add wan netns "$g" type veth peer name "w$n" netns "${p}w"
-  ip -n "${p}w" link set "w$n" master br up
+  ip link add name wan netns "$g" type veth peer name "w$n" netns "${p}w"
+  ip -n "${p}w" link set "w$n" master sw up
   ip -n "$g" addr add "$net.$n/24" dev wan; ip -n "$g" link set wan up
-  ip link add lan netns "$g" type veth peer name lan netns "$l"
+  ip link add name lan netns "$g" type veth peer name lan netns "$l"
   ip -n "$g" addr add "10.15.$n.1/24" dev lan; ip -n "$g" link set lan up
   ip -n "$l" addr add "10.15.$n.2/24" dev lan; ip -n "$l" link set lan up; ip -n "$l" route add default via "10.15.$n.1"
   # sshd of the site: throwaway host key, key-only, root by key, listening on the site's address only.
@@ -60,6 +60,7 @@ KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
 UsePAM no
 StrictModes no
+Subsystem sftp /usr/lib/openssh/sftp-server
 CFG
   ip netns exec "$g" /usr/sbin/sshd -f "$d/sshd_config" -D -E "$d/sshd.log" &
   # First boot: the device makes its own key; only its public half is ever read.
