@@ -133,8 +133,14 @@ echo "changed=0 on every site, no apply"
 
 say "a broken change on site 4 only (its hub endpoint points to a dead port): site 4 must roll back, the others stay"
 before=$(cat "$tmp/g4/router.json")
-t0=$(date +%s.%N)
 sed "/^    site4:/a\\      hub_endpoint_override: $net.1:1" "$tmp/inventory.yml" > "$tmp/inventory-broken.yml"
+say "--check --diff first: shows site4's change, changes nothing"
+inventory=$tmp/inventory-broken.yml play --check --diff || { echo "fleet: --check --diff failed"; exit 1; }
+grep -E '^[-+] .*"endpoint"' "$tmp/play.log" || { echo "fleet: --diff did not show the endpoint change"; exit 1; }
+recap | grep -E '^site4 .*changed=1' > /dev/null && [ "$(recap | grep -cE '^site[123] .*changed=0')" = 3 ] || { echo "fleet: --check did not single out site4"; exit 1; }
+[ "$(cat "$tmp/g4/router.json")" = "$before" ] || { echo "fleet: --check changed site4"; exit 1; }
+say "now for real"
+t0=$(date +%s.%N)
 if inventory=$tmp/inventory-broken.yml play; then
   echo "fleet: the broken change was not refused"; exit 1
 fi
@@ -143,6 +149,7 @@ recap | grep -E '^site4 .*failed=1' > /dev/null || { echo "fleet: site4 did not 
 recap | grep -E '^site[123] .*failed=0' | wc -l | grep -qx 3 || { echo "fleet: another site failed"; exit 1; }
 for _ in $(seq $((confirm + 30))); do [ "$(cat "$tmp/g4/router.json")" = "$before" ] && break; sleep 1; done
 [ "$(cat "$tmp/g4/router.json")" = "$before" ] || { echo "fleet: site4 did not roll back"; exit 1; }
+grep -o '"delta": "[^"]*", "end": "[^"]*", "msg": "non-zero return code", "rc": 1, "start": "[^"]*", "stderr": "", "stderr_lines": \[\], "stdout": "rolled back[^"]*' "$tmp/play.log" | head -1 | sed 's/"end".*"stdout": / /' || true
 echo "site4 rolled back $(echo "$(date +%s.%N) - $t0" | bc) s after the run started"
 for _ in $(seq 30); do lanping 4 1 && break; sleep 1; done
 lanping 4 1 && lanping 2 4 || { echo "fleet: site4 does not reach the fleet after its rollback"; exit 1; }
