@@ -154,4 +154,22 @@ echo "site4 rolled back $(echo "$(date +%s.%N) - $t0" | bc) s after the run star
 for _ in $(seq 30); do lanping 4 1 && break; sleep 1; done
 lanping 4 1 && lanping 2 4 || { echo "fleet: site4 does not reach the fleet after its rollback"; exit 1; }
 echo "site4 reaches the fleet again; sites 1-3 untouched"
+
+say "a change that applies but fails the health gate: site4's timestamp floor moves (a change routerd's apply does not probe: no peer's path changes) while its WAN drops the tunnel's packets"
+sed "s|$tmp/g4/timestamp-floor\$|$tmp/g4/timestamp-floor-2|" "$tmp/inventory.yml" > "$tmp/inventory-gate.yml"
+ip netns exec "${p}g4" nft -f - <<'NFT'
+table inet h15fblock { chain out { type filter hook output priority 0; policy accept; udp dport 51820 drop; }; }
+NFT
+t0=$(date +%s.%N)
+if inventory=$tmp/inventory-gate.yml play; then echo "fleet: the health gate did not fail site4"; exit 1; fi
+recap | grep -E '^site4 .*failed=1' > /dev/null && [ "$(recap | grep -cE '^site[123] .*failed=0')" = 3 ] || { echo "fleet: not site4 alone failed"; exit 1; }
+grep -q 'RETRYING: \[site4\]: Health - ping' "$tmp/play.log" || { echo "fleet: site4 did not fail in its health check"; exit 1; }
+echo "site4 applied, failed its health check and was left unconfirmed; the play ended $(echo "$(date +%s.%N) - $t0" | bc) s after it started"
+for _ in $(seq $((confirm * 5 + 100))); do grep -q "no 'routerd confirm' within" "$tmp/g4/routerd.log" && break; sleep 0.2; done
+grep "no 'routerd confirm' within" "$tmp/g4/routerd.log" || { echo "fleet: site4's confirm window did not roll it back"; exit 1; }
+[ "$(cat "$tmp/g4/router.json")" = "$before" ] || { echo "fleet: site4's router.json is not the one before"; exit 1; }
+echo "site4 rolled back by its own confirm window (${confirm} s); router.json is the one before"
+ip netns exec "${p}g4" nft delete table inet h15fblock
+for _ in $(seq 30); do lanping 4 1 && break; sleep 1; done
+lanping 4 1 || { echo "fleet: site4 does not reach the hub after its rollback"; exit 1; }
 say "fleet test passed"
