@@ -15,6 +15,7 @@ net=172.31.15                # WAN + management: gateway N is $net.N, the contro
 confirm=20                   # confirm window of the test (the default is 60 s)
 tmp=$(mktemp -d /tmp/h15fleet.XXXXXX)
 say() { printf '\n== %s\n' "$*"; }
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }  # seconds since $1, no bc needed
 cleanup() {
   set +e
   for n in "${sites[@]}"; do ip netns pids "${p}g$n" 2>/dev/null | xargs -r kill 2>/dev/null; done
@@ -113,7 +114,7 @@ lanping() { ip netns exec "${p}l$1" ping -c 2 -i 0.3 -W 2 "10.15.$2.2" > /dev/nu
 say "first run: builds the fleet"
 t0=$(date +%s.%N)
 play || { echo "fleet: the first run failed"; tail -n 30 "$tmp"/g*/routerd.log; exit 1; }
-echo "first run: $(echo "$(date +%s.%N) - $t0" | bc) s wall (load $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "first run: $(since "$t0") s wall (load $(cut -d' ' -f1-3 /proc/loadavg))"
 grep -o 'apply time [^"]*' "$tmp/play.log" || true
 
 say "LAN to LAN through the tunnels (spoke-spoke goes through the hub)"
@@ -126,7 +127,7 @@ echo "all 12 LAN pairs reach each other"
 say "second run: nothing changes"
 t0=$(date +%s.%N)
 play || { echo "fleet: the second run failed"; exit 1; }
-echo "second run: $(echo "$(date +%s.%N) - $t0" | bc) s wall"
+echo "second run: $(since "$t0") s wall"
 if recap | grep -E 'changed=[1-9]'; then echo "fleet: the second run changed something"; exit 1; fi
 grep -q 'apply time' "$tmp/play.log" && { echo "fleet: the second run applied"; exit 1; }
 echo "changed=0 on every site, no apply"
@@ -150,7 +151,7 @@ recap | grep -E '^site[123] .*failed=0' | wc -l | grep -qx 3 || { echo "fleet: a
 for _ in $(seq $((confirm + 30))); do [ "$(cat "$tmp/g4/router.json")" = "$before" ] && break; sleep 1; done
 [ "$(cat "$tmp/g4/router.json")" = "$before" ] || { echo "fleet: site4 did not roll back"; exit 1; }
 grep -o '"delta": "[^"]*", "end": "[^"]*", "msg": "non-zero return code", "rc": 1, "start": "[^"]*", "stderr": "", "stderr_lines": \[\], "stdout": "rolled back[^"]*' "$tmp/play.log" | head -1 | sed 's/"end".*"stdout": / /' || true
-echo "site4 rolled back $(echo "$(date +%s.%N) - $t0" | bc) s after the run started"
+echo "site4 rolled back $(since "$t0") s after the run started"
 for _ in $(seq 30); do lanping 4 1 && break; sleep 1; done
 lanping 4 1 && lanping 2 4 || { echo "fleet: site4 does not reach the fleet after its rollback"; exit 1; }
 echo "site4 reaches the fleet again; sites 1-3 untouched"
@@ -164,7 +165,7 @@ t0=$(date +%s.%N)
 if inventory=$tmp/inventory-gate.yml play; then echo "fleet: the health gate did not fail site4"; exit 1; fi
 recap | grep -E '^site4 .*failed=1' > /dev/null && [ "$(recap | grep -cE '^site[123] .*failed=0')" = 3 ] || { echo "fleet: not site4 alone failed"; exit 1; }
 grep -q 'RETRYING: \[site4\]: Health - ping' "$tmp/play.log" || { echo "fleet: site4 did not fail in its health check"; exit 1; }
-echo "site4 applied, failed its health check and was left unconfirmed; the play ended $(echo "$(date +%s.%N) - $t0" | bc) s after it started"
+echo "site4 applied, failed its health check and was left unconfirmed; the play ended $(since "$t0") s after it started"
 for _ in $(seq $((confirm * 5 + 100))); do grep -q "no 'routerd confirm' within" "$tmp/g4/routerd.log" && break; sleep 0.2; done
 grep "no 'routerd confirm' within" "$tmp/g4/routerd.log" || { echo "fleet: site4's confirm window did not roll it back"; exit 1; }
 [ "$(cat "$tmp/g4/router.json")" = "$before" ] || { echo "fleet: site4's router.json is not the one before"; exit 1; }
