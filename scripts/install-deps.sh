@@ -9,7 +9,7 @@ set -euo pipefail
 declare -A sets=(
   [demo]="iproute2 iputils-ping wireguard-tools procps ncat"
   [cross]="clang lld llvm gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
-  [test]="jq wireguard-go wireguard-tools iperf3 iputils-ping ncat iptables nftables iproute2 procps util-linux openssh-server openssh-client ethtool groff-base zbar-tools
+  [test]="jq wireguard-go wireguard-tools iperf3 iputils-ping ncat iptables nftables iproute2 procps util-linux openssh-server openssh-client ansible-core ethtool groff-base zbar-tools
           qemu-system-x86 busybox-static cpio
           qemu-user-static clang lld llvm gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
   [image]="mmdebstrap qemu-user-static binfmt-support qemu-system-arm dosfstools mtools e2fsprogs fdisk
