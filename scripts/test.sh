@@ -73,6 +73,16 @@ linux_tests() { run_tests tests/Router.Linux.Tests; }
 fuzz_tests() { FUZZ_SECONDS=12 run_tests tests/Router.Fuzz; }
 # routerd against wireguard-go and itself in network namespaces; uses the AOT binary the publish stage made.
 interop_tests() { ROUTERD_BIN="$root/artifacts/linux-x64/routerd" run_tests tests/Router.Daemon.Tests --filter 'Category=Interop'; }
+# The Ansible collection (ansible/) against four namespaced sites, each with its own sshd and `routerd run`: build a
+# hub-and-spoke fleet, LAN to LAN through the tunnels, an idempotent rerun, --check --diff, a broken change rolled back
+# on one site only, the health gate's own rollback (docs/FLEET.md). About 2-3 min.
+fleet() {
+  if ROUTERD_BIN="$root/artifacts/linux-x64/routerd" tests/fleet/run.sh; then
+    echo "fleet: 1 passed, 0 failed"
+  else
+    echo "fleet: 0 passed, 1 failed"; return 1
+  fi
+}
 # routerd's RSS for 110 s of 50 Mbit/s each way with wireguard-go, a forced rekey every 20 s and `wg show` every
 # second (bench/scripts/soak.sh; the 30-minute run is in docs/RELIABILITY.md): fails when RSS grows after 30 s. ~2 min.
 soak_short() {
@@ -154,6 +164,7 @@ else
   stage "AOT publish linux-x64" publish_x64
   stage "interop: routerd, wireguard-go, wg" interop_tests
   stage "demo: two sites on routerd run" counted demo_firmware
+  stage "fleet: Ansible, 4 sites with sshd" counted fleet
   stage "soak: RSS flat under traffic, 110 s" counted soak_short
   stage "AOT cross-publish linux-arm64 + qemu" publish_arm64
   if [ "${ROUTER_IMAGE_TEST:-0}" = 1 ]; then
