@@ -94,16 +94,8 @@ internal static class PeerCommand
             error.WriteLine("routerd: peer add needs --public-key KEY and --allowed-ips PREFIX[,PREFIX...] (try 'routerd peer --help')");
             return Program.UsageError;
         }
-        int? keepalive = null;
-        if (command.Option("keepalive") is string k)
-        {
-            if (!int.TryParse(k, NumberStyles.None, CultureInfo.InvariantCulture, out int seconds) || seconds > 65535)
-            {
-                error.WriteLine($"routerd: --keepalive takes seconds from 0 to 65535, not '{k}'");
-                return Program.UsageError;
-            }
-            keepalive = seconds;
-        }
+        if (!TryKeepalive(command, error, out int? keepalive))
+            return Program.UsageError;
         // A key file named on the command line is relative to where the admin stands; the file needs an absolute path.
         string? psk = command.Option("preshared-key-file") is string f ? Path.GetFullPath(f) : null;
         var peer = new NewPeer(name, key.Trim(), SplitList(allowed), command.Option("endpoint"), keepalive, psk);
@@ -122,6 +114,21 @@ internal static class PeerCommand
         foreach (var p in after.Problems)
             error.WriteLine(p);
         return Commit(command, edit.Json!, path, $"peer {name} added as {edit.Path}", output, error, socket);
+    }
+
+    /// <summary>--keepalive SECONDS (0..65535), null when not given; false (the error printed) when it is not one.</summary>
+    private static bool TryKeepalive(ParsedCommand command, TextWriter error, out int? keepalive)
+    {
+        keepalive = null;
+        if (command.Option("keepalive") is not string k)
+            return true;
+        if (!int.TryParse(k, NumberStyles.None, CultureInfo.InvariantCulture, out int seconds) || seconds > 65535)
+        {
+            error.WriteLine($"routerd: --keepalive takes seconds from 0 to 65535, not '{k}'");
+            return false;
+        }
+        keepalive = seconds;
+        return true;
     }
 
     private static int Remove(ParsedCommand command, string name, string path, byte[] current, TextWriter output, TextWriter error, IKeyFileSource? keyFiles, string socket)
@@ -164,16 +171,8 @@ internal static class PeerCommand
                 }
             }
         }
-        int? keepalive = null;
-        if (command.Option("keepalive") is string k)
-        {
-            if (!int.TryParse(k, NumberStyles.None, CultureInfo.InvariantCulture, out int seconds) || seconds > 65535)
-            {
-                error.WriteLine($"routerd: --keepalive takes seconds from 0 to 65535, not '{k}'");
-                return Program.UsageError;
-            }
-            keepalive = seconds;
-        }
+        if (!TryKeepalive(command, error, out int? keepalive))
+            return Program.UsageError;
         SecretKey? farKey = null;
         if (command.Option("private-key-file") is string keyPath)
         {
